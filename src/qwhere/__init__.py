@@ -1,0 +1,148 @@
+"""qwhere: one filter language for LoopBack-backed job and backend services.
+
+    >>> from qwhere import Q, parse
+    >>> parse("status == ERROR") & Q.tags.any(["calibration"])
+    And([Compare('status', '==', 'ERROR'), Quantified('tags', 'any', ['calibration'])])
+
+Names are imported lazily: ``import qwhere`` is cheap, and the HTTP client is
+loaded only when a command needs it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Q": "builder",
+    "Field": "builder",
+    "parse": "parser",
+    "Expr": "tree",
+    "And": "tree",
+    "Or": "tree",
+    "Not": "tree",
+    "Compare": "tree",
+    "In": "tree",
+    "Quantified": "tree",
+    "Match": "tree",
+    "Between": "tree",
+    "Exists": "tree",
+    "Test": "tree",
+    "TRUE": "tree",
+    "FALSE": "tree",
+    "RelativeTime": "values",
+    "Schema": "schema",
+    "FieldSpec": "schema",
+    "FieldType": "schema",
+    "JobStatus": "status",
+    "QwhereError": "errors",
+    "FilterError": "errors",
+    "FilterSyntaxError": "errors",
+    "FilterTypeError": "errors",
+    "FilterValueError": "errors",
+    "UnknownFieldError": "errors",
+    "UnsupportedWhereError": "errors",
+    "ApiError": "errors",
+    "AuthenticationError": "errors",
+    "JobNotFoundError": "errors",
+    "BackendNotFoundError": "errors",
+    "ProtocolError": "errors",
+}
+_SUBMODULES = {"schemas", "errors", "tree", "values", "testing"}
+
+__all__ = [
+    "FALSE",
+    "TRUE",
+    "And",
+    "ApiError",
+    "AuthenticationError",
+    "BackendNotFoundError",
+    "Between",
+    "Compare",
+    "Exists",
+    "Expr",
+    "Field",
+    "FieldSpec",
+    "FieldType",
+    "FilterError",
+    "FilterSyntaxError",
+    "FilterTypeError",
+    "FilterValueError",
+    "In",
+    "JobNotFoundError",
+    "JobStatus",
+    "Match",
+    "Not",
+    "Or",
+    "ProtocolError",
+    "Q",
+    "Quantified",
+    "QwhereError",
+    "RelativeTime",
+    "Schema",
+    "Test",
+    "UnknownFieldError",
+    "UnsupportedWhereError",
+    "__version__",
+    "errors",
+    "parse",
+    "schemas",
+    "testing",
+    "tree",
+    "values",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'qwhere' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import errors, schemas, tree, values
+    from .builder import Field, Q
+    from .errors import (
+        ApiError,
+        AuthenticationError,
+        BackendNotFoundError,
+        FilterError,
+        FilterSyntaxError,
+        FilterTypeError,
+        FilterValueError,
+        JobNotFoundError,
+        ProtocolError,
+        QwhereError,
+        UnknownFieldError,
+        UnsupportedWhereError,
+    )
+    from .parser import parse
+    from .schema import FieldSpec, FieldType, Schema
+    from .status import JobStatus
+    from .tree import (
+        FALSE,
+        TRUE,
+        And,
+        Between,
+        Compare,
+        Exists,
+        Expr,
+        In,
+        Match,
+        Not,
+        Or,
+        Quantified,
+        Test,
+    )
+    from .values import RelativeTime

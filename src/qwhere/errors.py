@@ -1,0 +1,151 @@
+"""Every exception qwhere raises on purpose.
+
+One base class, :class:`QwhereError`, so ``except qwhere.QwhereError`` catches
+everything the library reports about bad input, bad answers or bad servers.
+Errors about a filter's *text* carry the position of the fault and end with the
+input and a caret line under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from difflib import get_close_matches
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BackendNotFoundError",
+    "FilterError",
+    "FilterSyntaxError",
+    "FilterTypeError",
+    "FilterValueError",
+    "JobNotFoundError",
+    "ProtocolError",
+    "QwhereError",
+    "UnknownFieldError",
+    "UnsupportedWhereError",
+]
+
+
+class QwhereError(Exception):
+    """Base class of every error qwhere raises on purpose."""
+
+
+class FilterError(QwhereError, ValueError):
+    """A filter is malformed; ``line``/``column`` point at the fault when it came from text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        fragment: str | None = None,
+        value_index: int | None = None,
+    ) -> None:
+        self.reason = message
+        #: which value of the condition is at fault (None: the field or the whole condition)
+        self.value_index = value_index
+        self.text = text
+        self.line = line
+        self.column = column
+        self.fragment = fragment
+        super().__init__(self._render())
+
+    def located(self, text: str, line: int, column: int, fragment: str) -> FilterError:
+        """A copy of this error that points at ``line``/``column`` of ``text``."""
+        moved = type(self).__new__(type(self))
+        moved.__dict__.update(self.__dict__)
+        moved.text, moved.line, moved.column = text, line, column
+        moved.fragment = self.fragment or fragment
+        moved.args = (moved._render(),)
+        return moved
+
+    def _render(self) -> str:
+        if self.text is None or self.line is None or self.column is None:
+            return self.reason
+        lines = self.text.split("\n") or [""]
+        row = lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+        where = (
+            f"line {self.line}, column {self.column}"
+            if len(lines) > 1
+            else (f"column {self.column}")
+        )
+        caret = " " * (self.column - 1) + "^"
+        return f"{self.reason} (at {where})\n  {row}\n  {caret}"
+
+
+class FilterSyntaxError(FilterError):
+    """The text is not a filter: it carries ``line``, ``column`` and the offending ``fragment``."""
+
+
+class UnknownFieldError(FilterError):
+    """A field the schema does not know; ``suggestions`` lists the closest known names."""
+
+    def __init__(
+        self,
+        field: str,
+        known: Iterable[str],
+        *,
+        text: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.field = field
+        self.known = tuple(sorted(set(known)))
+        self.suggestions = tuple(suggest(field, self.known))
+        hint = (
+            "did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+            if self.suggestions
+            else "known fields: " + ", ".join(self.known)
+        )
+        super().__init__(
+            f"unknown field {field!r}; {hint}", text=text, line=line, column=column, fragment=field
+        )
+
+
+class FilterTypeError(FilterError):
+    """A value of the wrong type for its field (``n_qubits >= "abc"``)."""
+
+
+class FilterValueError(FilterError):
+    """A value the field cannot take (an unknown status, a bad regular expression)."""
+
+
+class UnsupportedWhereError(QwhereError, ValueError):
+    """A LoopBack where clause that qwhere cannot represent exactly (never dropped silently)."""
+
+
+class ApiError(QwhereError):
+    """The server answered with an error; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        self.status = status
+        self.code = code
+        self.message = message
+        prefix = f"HTTP {status}: " if status is not None else ""
+        super().__init__(prefix + message)
+
+
+class AuthenticationError(ApiError):
+    """The server refused the credentials (401 or 403)."""
+
+
+class JobNotFoundError(ApiError):
+    """No job has the requested id."""
+
+
+class BackendNotFoundError(ApiError, LookupError):
+    """No backend has the requested name."""
+
+
+class ProtocolError(QwhereError):
+    """The server's answer is not what the REST contract promises (bad JSON or shape)."""
+
+
+def suggest(word: str, known: Sequence[str], n: int = 3) -> list[str]:
+    """The known names closest to ``word``, case-insensitively, best first."""
+    lowered = {k.lower(): k for k in known}
+    hits = get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[h] for h in hits]

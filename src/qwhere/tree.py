@@ -1,0 +1,360 @@
+"""The filter tree: the one representation every format is read into and written from.
+
+Nodes are immutable, hashable attrs classes with structural equality (values
+compare with their type, see :func:`qwhere.values.value_key`). Each node has a
+``key``: a generator (text, LoopBack, predicate, ...) renders a node with its
+method of that name, so adding an operator adds one method per target.
+
+``&``, ``|`` and ``~`` combine nodes; ``and``/``or`` are flattened and keep
+their operands' order. ``And(())`` is the filter that selects everything (written
+``true``) and ``Or(())`` the one that selects nothing (``false``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
+
+import attrs
+
+from .values import Scalar, check_scalar, value_key
+
+__all__ = [
+    "COMPARISON_OPS",
+    "FALSE",
+    "QUANTIFIERS",
+    "TRUE",
+    "And",
+    "Between",
+    "Compare",
+    "Exists",
+    "Expr",
+    "FieldPath",
+    "Generator",
+    "In",
+    "Match",
+    "Not",
+    "Or",
+    "Quantified",
+    "Test",
+    "all_of",
+    "any_of",
+    "field_path",
+    "leaves",
+]
+
+FieldPath = tuple[str, ...]
+ComparisonOp = Literal["==", "!=", "<", "<=", ">", ">="]
+COMPARISON_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")
+QUANTIFIERS: tuple[str, ...] = ("all", "any", "none")
+REGEX_FLAGS = "ims"
+
+_BOOL_HINT = (
+    "a filter has no truth value: combine filters with & (and), | (or) and ~ (not) "
+    "instead of Python's and/or/not, and parenthesise comparisons: "
+    "(Q.a == 1) & (Q.b == 2)"
+)
+
+
+def field_path(name: str | Iterable[str]) -> FieldPath:
+    """A field path from ``"backend.name"`` or ``("backend", "name")``; dots separate parts."""
+    parts: list[str] = []
+    for piece in [name] if isinstance(name, str) else list(name):
+        if not isinstance(piece, str):
+            raise TypeError(f"a field name must be a string, not {piece!r}")
+        parts.extend(piece.split("."))
+    if not parts or any(not p for p in parts):
+        raise ValueError(f"empty part in field name {name!r}")
+    return tuple(parts)
+
+
+def _path(value: str | Iterable[str]) -> FieldPath:
+    return field_path(value)
+
+
+def _values(values: Iterable[object]) -> tuple[Scalar, ...]:
+    if isinstance(values, str | bytes | dict):
+        raise TypeError(f"expected a list of values, not {values!r}")
+    return tuple(check_scalar(v) for v in values)
+
+
+class Expr:
+    """Base class of every node."""
+
+    __slots__ = ()
+    key: ClassVar[str]
+
+    def __and__(self, other: object) -> Expr:
+        return all_of(self, _operand(other, "&"))
+
+    def __rand__(self, other: object) -> Expr:
+        return all_of(_operand(other, "&"), self)
+
+    def __or__(self, other: object) -> Expr:
+        return any_of(self, _operand(other, "|"))
+
+    def __ror__(self, other: object) -> Expr:
+        return any_of(_operand(other, "|"), self)
+
+    def __invert__(self) -> Expr:
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(_BOOL_HINT)
+
+    def __str__(self) -> str:
+        from .text import to_text
+
+        return to_text(self)
+
+
+def _operand(other: object, op: str) -> Expr:
+    if isinstance(other, Expr):
+        return other
+    raise TypeError(
+        f"cannot combine a filter with {other!r} using {op}; both sides must be filters "
+        "(did you forget parentheses around a comparison?)"
+    )
+
+
+def _regex_pattern(pattern: str) -> str:
+    """Normalise a pattern so the regex literal ``/.../`` round-trips it.
+
+    ``\\/`` becomes ``/`` and a raw line break becomes ``\\n`` (same meaning in
+    JavaScript and Python regular expressions).
+    """
+    if not isinstance(pattern, str):
+        raise TypeError(f"a regular expression must be a string, not {pattern!r}")
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append(
+                "/" if nxt == "/" else "\\n" if nxt == "\n" else "\\r" if nxt == "\r" else ch + nxt
+            )
+            i += 2
+            continue
+        out.append("\\n" if ch == "\n" else "\\r" if ch == "\r" else ch)
+        i += 1
+    return "".join(out)
+
+
+def _regex_flags(flags: str) -> str:
+    if not isinstance(flags, str):
+        raise TypeError(f"regular expression flags must be a string, not {flags!r}")
+    bad = sorted(set(flags) - set(REGEX_FLAGS))
+    if bad:
+        raise ValueError(f"unknown regular expression flag(s) {''.join(bad)!r}; allowed: i, m, s")
+    return "".join(sorted(set(flags)))
+
+
+@attrs.frozen(repr=False)
+class Compare(Expr):
+    """``field op value`` for ``== != < <= > >=``; ``x == true`` is the bare flag ``x``."""
+
+    key: ClassVar[str] = "compare"
+    field: FieldPath = attrs.field(converter=_path)
+    op: ComparisonOp = attrs.field(validator=attrs.validators.in_(COMPARISON_OPS))
+    value: Scalar = attrs.field(converter=check_scalar, eq=value_key)
+
+    def __repr__(self) -> str:
+        return f"Compare({'.'.join(self.field)!r}, {self.op!r}, {self.value!r})"
+
+
+@attrs.frozen(repr=False)
+class In(Expr):
+    """``field in [v, ...]``; ``field not in [...]`` is ``Not(In(...))``."""
+
+    key: ClassVar[str] = "in_"
+    field: FieldPath = attrs.field(converter=_path)
+    values: tuple[Scalar, ...] = attrs.field(converter=_values, eq=value_key)
+
+    def __repr__(self) -> str:
+        return f"In({'.'.join(self.field)!r}, {list(self.values)!r})"
+
+
+@attrs.frozen(repr=False)
+class Quantified(Expr):
+    """``field all|any|none [v, ...]`` for list-valued fields (a scalar counts as a list of one)."""
+
+    key: ClassVar[str] = "quantified"
+    field: FieldPath = attrs.field(converter=_path)
+    quantifier: Literal["all", "any", "none"] = attrs.field(
+        validator=attrs.validators.in_(QUANTIFIERS)
+    )
+    values: tuple[Scalar, ...] = attrs.field(converter=_values, eq=value_key)
+
+    def __repr__(self) -> str:
+        return f"Quantified({'.'.join(self.field)!r}, {self.quantifier!r}, {list(self.values)!r})"
+
+
+@attrs.frozen(repr=False)
+class Match(Expr):
+    """``field ~ /pattern/flags``: an unanchored regular-expression search."""
+
+    key: ClassVar[str] = "match"
+    field: FieldPath = attrs.field(converter=_path)
+    pattern: str = attrs.field(converter=_regex_pattern)
+    flags: str = attrs.field(default="", converter=_regex_flags)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.pattern:  # flags cannot change what an empty pattern matches
+            object.__setattr__(self, "flags", "")
+        try:
+            re.compile(self.pattern, python_flags(self.flags))
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression /{self.pattern}/: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"Match({'.'.join(self.field)!r}, {self.pattern!r}, {self.flags!r})"
+
+
+def python_flags(flags: str) -> int:
+    result = 0
+    for flag in flags:
+        result |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}[flag]
+    return result
+
+
+@attrs.frozen(repr=False)
+class Between(Expr):
+    """``field between low and high``, both ends included."""
+
+    key: ClassVar[str] = "between"
+    field: FieldPath = attrs.field(converter=_path)
+    low: Scalar = attrs.field(converter=check_scalar, eq=value_key)
+    high: Scalar = attrs.field(converter=check_scalar, eq=value_key)
+
+    def __repr__(self) -> str:
+        return f"Between({'.'.join(self.field)!r}, {self.low!r}, {self.high!r})"
+
+
+@attrs.frozen(repr=False)
+class Exists(Expr):
+    """``field exists``: the field is present and not null."""
+
+    key: ClassVar[str] = "exists"
+    field: FieldPath = attrs.field(converter=_path)
+
+    def __repr__(self) -> str:
+        return f"Exists({'.'.join(self.field)!r})"
+
+
+def _flatten(kind: type[Expr], operands: Iterable[Expr]) -> tuple[Expr, ...]:
+    out: list[Expr] = []
+    for op in operands:
+        if not isinstance(op, Expr):
+            raise TypeError(f"an operand of {kind.__name__} must be a filter, not {op!r}")
+        if isinstance(op, And | Or) and type(op) is kind and op.operands:
+            out.extend(op.operands)
+        else:
+            out.append(op)
+    if len(out) == 1:
+        raise ValueError(f"{kind.__name__} needs zero or at least two operands; use all_of/any_of")
+    return tuple(out)
+
+
+def _and_operands(operands: Iterable[Expr]) -> tuple[Expr, ...]:
+    return _flatten(And, operands)
+
+
+def _or_operands(operands: Iterable[Expr]) -> tuple[Expr, ...]:
+    return _flatten(Or, operands)
+
+
+@attrs.frozen(repr=False)
+class And(Expr):
+    """Every operand holds. ``And(())`` selects everything."""
+
+    key: ClassVar[str] = "and_"
+    operands: tuple[Expr, ...] = attrs.field(converter=_and_operands)
+
+    def __repr__(self) -> str:
+        return f"And({list(self.operands)!r})"
+
+
+@attrs.frozen(repr=False)
+class Or(Expr):
+    """Some operand holds. ``Or(())`` selects nothing."""
+
+    key: ClassVar[str] = "or_"
+    operands: tuple[Expr, ...] = attrs.field(converter=_or_operands)
+
+    def __repr__(self) -> str:
+        return f"Or({list(self.operands)!r})"
+
+
+@attrs.frozen(repr=False)
+class Not(Expr):
+    """The operand does not hold (classical: exactly the records it does not select)."""
+
+    key: ClassVar[str] = "not_"
+    operand: Expr = attrs.field(validator=attrs.validators.instance_of(Expr))
+
+    def __repr__(self) -> str:
+        return f"Not({self.operand!r})"
+
+
+@attrs.frozen(repr=False)
+class Test(Expr):
+    """A client-only leaf: a Python callable applied to each record (``Q.test(fn)``).
+
+    Equal when the callable is the same object. It has no text form.
+    """
+
+    key: ClassVar[str] = "test"
+    __test__: ClassVar[bool] = False  # not a pytest test class
+    fn: Callable[[Any], object] = attrs.field()
+
+    @fn.validator
+    def _check(self, _attr: object, value: object) -> None:
+        if not callable(value):
+            raise TypeError(f"Q.test needs a callable, not {value!r}")
+
+    @property
+    def label(self) -> str:
+        return getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
+
+    def __repr__(self) -> str:
+        return f"Test({self.label})"
+
+
+TRUE = And(())
+FALSE = Or(())
+
+
+def all_of(*operands: Expr) -> Expr:
+    """The conjunction of ``operands`` (flattened; a single operand is returned as is)."""
+    return operands[0] if len(operands) == 1 else And(operands)
+
+
+def any_of(*operands: Expr) -> Expr:
+    """The disjunction of ``operands`` (flattened; a single operand is returned as is)."""
+    return operands[0] if len(operands) == 1 else Or(operands)
+
+
+def leaves(expr: Expr) -> Iterable[Expr]:
+    """Every leaf of ``expr``, left to right."""
+    if isinstance(expr, And | Or):
+        for op in expr.operands:
+            yield from leaves(op)
+    elif isinstance(expr, Not):
+        yield from leaves(expr.operand)
+    else:
+        yield expr
+
+
+T = TypeVar("T")
+
+
+class Generator(Generic[T]):
+    """Base of every target: ``generate(node)`` calls the method named by ``node.key``."""
+
+    def generate(self, node: Expr) -> T:
+        method = getattr(self, node.key, None)
+        if method is None:
+            raise NotImplementedError(f"{type(self).__name__} cannot render {type(node).__name__}")
+        return cast("Callable[[Expr], T]", method)(node)

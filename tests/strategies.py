@@ -1,0 +1,84 @@
+"""Hypothesis strategies for filter trees, shared by the language and conformance tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from hypothesis import strategies as st
+
+from qwhere.tree import (
+    FALSE,
+    TRUE,
+    Between,
+    Compare,
+    Exists,
+    Expr,
+    In,
+    Match,
+    Not,
+    Quantified,
+    all_of,
+    any_of,
+)
+from qwhere.values import RelativeTime
+
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True) | st.sampled_from(
+    ["status", "tags", "backend", "and", "true", "now", "odd-name", "名前", "x y", "a'b\"c"]
+)
+paths = st.lists(names, min_size=1, max_size=3).map(tuple)
+
+texts = st.text(max_size=12) | st.sampled_from(
+    ["RUNNING", "and", "NOT", "now - 7d", "today+1d", "exp-1", "a.b", "1", "2024-01-01", "", "é"]
+)
+ints = st.integers(min_value=-(10**12), max_value=10**12)
+floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+    lambda m: timezone(timedelta(minutes=m))
+)
+naive_datetimes = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1))
+aware_datetimes = st.builds(
+    lambda d, tz: d.replace(tzinfo=tz), naive_datetimes, offsets | st.just(UTC)
+)
+dates = st.dates(min_value=date(1971, 1, 1), max_value=date(2200, 1, 1))
+relatives = st.builds(RelativeTime, st.just("now"), st.integers(-(10**8), 10**8)) | st.builds(
+    lambda d: RelativeTime("today", d * 86400), st.integers(-1000, 1000)
+)
+
+scalars = st.one_of(
+    texts,
+    ints,
+    floats,
+    st.booleans(),
+    st.none(),
+    naive_datetimes,
+    aware_datetimes,
+    dates,
+    relatives,
+)
+value_lists = st.lists(scalars, max_size=4)
+patterns = st.sampled_from(
+    ["^bell", "a/b", "x\\/y", "[a-z]+\\d", "a|b", "\\.", "^$", "é+", "(ab)*c", "line\nbreak", ""]
+)
+flags = st.sampled_from(["", "i", "m", "s", "im", "ims"])
+
+conditions: st.SearchStrategy[Expr] = st.one_of(
+    st.builds(Compare, paths, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), scalars),
+    st.builds(In, paths, value_lists),
+    st.builds(Quantified, paths, st.sampled_from(["all", "any", "none"]), value_lists),
+    st.builds(Match, paths, patterns, flags),
+    st.builds(Between, paths, scalars, scalars),
+    st.builds(Exists, paths),
+    st.sampled_from([TRUE, FALSE]),
+)
+
+
+def _combine(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    many = st.lists(children, min_size=2, max_size=4)
+    return st.one_of(
+        many.map(lambda ops: all_of(*ops)),
+        many.map(lambda ops: any_of(*ops)),
+        children.map(Not),
+    )
+
+
+trees: st.SearchStrategy[Expr] = st.recursive(conditions, _combine, max_leaves=12)
