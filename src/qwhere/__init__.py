@@ -19,6 +19,11 @@ _EXPORTS: dict[str, str] = {
     "Q": "builder",
     "Field": "builder",
     "parse": "parser",
+    "plan": "planner",
+    "explain": "planner",
+    "Plan": "planner",
+    "predicate": "predicate",
+    "from_where": "where",
     "Expr": "tree",
     "And": "tree",
     "Or": "tree",
@@ -76,6 +81,7 @@ __all__ = [
     "Match",
     "Not",
     "Or",
+    "Plan",
     "ProtocolError",
     "Q",
     "Quantified",
@@ -87,7 +93,11 @@ __all__ = [
     "UnsupportedWhereError",
     "__version__",
     "errors",
+    "explain",
+    "from_where",
     "parse",
+    "plan",
+    "predicate",
     "schemas",
     "testing",
     "tree",
@@ -128,6 +138,8 @@ if TYPE_CHECKING:  # pragma: no cover
         UnsupportedWhereError,
     )
     from .parser import parse
+    from .planner import Plan, explain, plan
+    from .predicate import predicate
     from .schema import FieldSpec, FieldType, Schema
     from .status import JobStatus
     from .tree import (
@@ -146,3 +158,4 @@ if TYPE_CHECKING:  # pragma: no cover
         Test,
     )
     from .values import RelativeTime
+    from .where import from_where

@@ -9,6 +9,7 @@ enum expansions are applied when a plan or predicate is built.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 
@@ -28,6 +29,7 @@ from .tree import (
     Or,
     Quantified,
     Test,
+    any_of,
 )
 from .values import RelativeTime, Scalar
 
@@ -61,6 +63,9 @@ _KIND = {
     FieldType.STRING_LIST: "a list field",
     FieldType.ENUM: "an enum field",
 }
+
+
+_UNORDERED = (FieldType.BOOL, FieldType.STRING_LIST, FieldType.ENUM)
 
 
 def _value_fits(kind: FieldType, value: Scalar) -> bool:
@@ -129,6 +134,65 @@ class Schema:
     def get(self, path: FieldPath) -> FieldSpec | None:
         return self._by_name.get(".".join(path).lower())
 
+    def server_types(self) -> dict[FieldPath, FieldType]:
+        """The type of every server path this schema knows (enums are stored as strings)."""
+        return {
+            spec.path: FieldType.STRING if spec.type is FieldType.ENUM else spec.type
+            for spec in self.fields
+        }
+
+    # -- user names -> server paths -----------------------------------------------------------
+
+    def lower(self, expr: Expr) -> Expr:
+        """Validate ``expr``, then rewrite it onto server paths with enum values expanded.
+
+        ``status == DONE`` becomes ``status in [COMPLETED]``; ``created`` becomes
+        ``creationDate``. The result is what :func:`qwhere.plan` compiles.
+        """
+        return self._lower(self.bind(expr))
+
+    def _lower(self, expr: Expr) -> Expr:
+        if isinstance(expr, And):
+            return And(tuple(self._lower(op) for op in expr.operands))
+        if isinstance(expr, Or):
+            return Or(tuple(self._lower(op) for op in expr.operands))
+        if isinstance(expr, Not):
+            return Not(self._lower(expr.operand))
+        if isinstance(expr, Test):
+            return expr
+        spec = self.lookup(expr.field)  # type: ignore[attr-defined]
+        path = spec.path
+        if spec.type is FieldType.ENUM and spec.expand is not None:
+            if isinstance(expr, Compare) and expr.value is not None:
+                assert isinstance(expr.value, str)
+                same = self._expand(path, spec, [expr.value])
+                return same if expr.op == "==" else Not(same)
+            if isinstance(expr, In):
+                named = [v for v in expr.values if isinstance(v, str)]
+                parts = [self._expand(path, spec, named)] if named else []
+                if len(named) != len(expr.values):  # null among the values
+                    parts.append(Compare(path, "==", None))
+                return any_of(*parts) if parts else In(path, ())
+        return attrs.evolve(expr, field=path)  # type: ignore[misc]
+
+    @staticmethod
+    def _expand(path: FieldPath, spec: FieldSpec, values: Iterable[str]) -> Expr:
+        assert spec.expand is not None
+        exact: list[str] = []
+        prefixes: list[str] = []
+        for value in values:
+            more, prefix = spec.expand(value)
+            exact.extend(v for v in more if v not in exact)
+            if prefix is not None and prefix not in prefixes:
+                prefixes.append(prefix)
+        # a prefix covers the exact values it starts
+        exact = [v for v in exact if not any(v.startswith(p) for p in prefixes)]
+        parts: list[Expr] = []
+        if exact:
+            parts.append(Compare(path, "==", exact[0]) if len(exact) == 1 else In(path, exact))
+        parts.extend(Match(path, "^" + re.escape(p)) for p in prefixes)
+        return any_of(*parts)
+
     # -- validation / normalisation ---------------------------------------------------------
 
     def bind(self, expr: Expr) -> Expr:
@@ -160,7 +224,12 @@ class Schema:
                         FilterTypeError, "null can only be compared with == or !=", 0
                     )
                 return Compare(path, node.op, None)
-            if node.op not in ("==", "!=") and spec.type in (FieldType.BOOL, FieldType.STRING_LIST):
+            if node.op == "!=" and spec.type is FieldType.STRING_LIST:
+                raise FilterTypeError(
+                    f"{spec.name} is {_KIND[spec.type]}: `!=` would hold when *some* element "
+                    f"differs; write `{spec.name} none [...]` or `not {spec.name} == ...`"
+                )
+            if node.op not in ("==", "!=") and spec.type in _UNORDERED:
                 raise FilterTypeError(
                     f"{spec.name} is {_KIND[spec.type]}: it cannot be ordered with {node.op}"
                 )

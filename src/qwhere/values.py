@@ -142,6 +142,7 @@ def resolve(value: Scalar, now: datetime | None = None) -> Scalar:
     if not isinstance(value, RelativeTime):
         return value
     current = to_utc(now) if now is not None else datetime.now(UTC)
+    current = current.replace(microsecond=current.microsecond // 1000 * 1000)  # JavaScript: ms
     if value.anchor == "now":
         return current + timedelta(seconds=value.seconds)
     today = current.astimezone(local_timezone()).date()

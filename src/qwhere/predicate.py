@@ -1,0 +1,420 @@
+"""Tree -> Python predicate: one generated function per filter, selecting what LoopBack selects.
+
+The generator writes Python source (one method per node, named after it) and
+compiles it once, so evaluating a record is a single function call with no tree
+walk. Constants (values, regexes, field names) are passed in a namespace, never
+pasted into the source.
+
+Record semantics mirror LoopBack's engine (``loopback-datasource-juggler``):
+
+* a missing field and ``null`` never satisfy a comparison except ``== null``;
+* on a list-valued field an operator holds if *some* element satisfies it,
+  ``!=`` included (and ``!=`` holds on an empty list);
+* ``~`` is an unanchored regular-expression search that never matches ``""``;
+* strings order as JavaScript orders them (UTF-16 code units).
+
+``and``/``or``/``not`` are classical. Records are JSON mappings, or objects: an
+object with ``__qwhere_record__()`` is read through the mapping it returns
+(``Q.test`` callables still receive the object), any other object through its
+attributes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .resolve import Types, prepare
+from .tree import (
+    And,
+    Between,
+    Compare,
+    Exists,
+    Expr,
+    FieldPath,
+    Generator,
+    In,
+    Match,
+    Not,
+    Or,
+    Quantified,
+    Test,
+    python_flags,
+)
+from .values import Scalar
+
+__all__ = ["MISSING", "Record", "js_regex", "predicate", "read_datetime"]
+
+Record = Any
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def read_datetime(value: object) -> datetime | None:
+    """A record's date as an aware datetime: ISO strings, datetimes, epoch milliseconds."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.astimezone(UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return _EPOCH + timedelta(milliseconds=value)
+        except OverflowError:
+            return None
+    return None
+
+
+def js_compare(a: str, b: str) -> int:
+    """Compare strings as JavaScript does (UTF-16 code units)."""
+    if not (a.isascii() and b.isascii()):
+        a_key, b_key = (
+            a.encode("utf-16-be", "surrogatepass"),
+            b.encode("utf-16-be", "surrogatepass"),
+        )
+        return (a_key > b_key) - (a_key < b_key)
+    return (a > b) - (a < b)
+
+
+_JS_SPACE = (
+    "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+)
+_WORD = "A-Za-z0-9_"
+_CLASS_ESCAPES = {"d": "0-9", "w": _WORD, "s": _JS_SPACE}
+_OUTSIDE_ESCAPES = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": f"[{_WORD}]",
+    "W": f"[^{_WORD}]",
+    "s": f"[{_JS_SPACE}]",
+    "S": f"[^{_JS_SPACE}]",
+    "b": f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))",
+    "B": f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
+}
+
+
+def utf16_units(text: str) -> str:
+    """``text`` with every astral character split into its surrogate pair (JavaScript's view)."""
+    if text.isascii() or max(text) <= "\uffff":
+        return text
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return "".join(chr(int.from_bytes(raw[i : i + 2], "little")) for i in range(0, len(raw), 2))
+
+
+class JsRegex:
+    """A JavaScript regular expression (no ``u`` flag) evaluated in Python.
+
+    JavaScript matches UTF-16 code units: ``/^.$/`` does not match an emoji. Strings with
+    astral characters are searched in their surrogate-pair form, with the pattern likewise.
+    """
+
+    __slots__ = ("bmp", "units")
+
+    def __init__(self, pattern: str, flags: str) -> None:
+        self.bmp = js_regex(pattern, flags)
+        self.units = js_regex(utf16_units(pattern), flags)
+
+    def search(self, text: str) -> bool:
+        if text.isascii() or max(text) <= "\uffff":
+            return self.bmp.search(text) is not None
+        return self.units.search(utf16_units(text)) is not None
+
+
+def js_regex(pattern: str, flags: str) -> re.Pattern[str]:
+    """Compile a JavaScript-flavoured pattern so Python matches what JavaScript matches.
+
+    ``\\d \\w \\s \\b`` are ASCII/JavaScript classes, ``.`` stops at every JavaScript
+    line terminator, and ``$`` (without ``m``) matches only at the very end.
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if in_class and nxt in _CLASS_ESCAPES:
+                out.append(_CLASS_ESCAPES[nxt])
+            elif not in_class and nxt in _OUTSIDE_ESCAPES:
+                out.append(_OUTSIDE_ESCAPES[nxt])
+            else:
+                out.append(ch + nxt)
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+            out.append(ch)
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+            if pattern[i + 1 : i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":  # a leading ] is literal in Python, empty in JS
+                out.append("\\]")
+                i += 1
+        elif ch == "." and "s" not in flags:
+            out.append("[^\\n\\r\\u2028\\u2029]")
+        elif ch == "$" and "m" not in flags:
+            out.append("(?!(?s:.))")
+        else:
+            out.append(ch)
+        i += 1
+    return re.compile("".join(out), python_flags(flags))
+
+
+class _AttributeView:
+    """Reads an object's attributes as if it were a mapping."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def get(self, key: str, default: object = None) -> object:
+        value = getattr(self.obj, key, default)
+        return value() if callable(value) and not isinstance(value, type) else value
+
+
+def as_record(obj: object) -> Mapping[str, Any] | _AttributeView:
+    if isinstance(obj, Mapping):
+        return obj
+    hook = getattr(obj, "__qwhere_record__", None)
+    if hook is not None:
+        record = hook()
+        if isinstance(record, Mapping):
+            return record
+    return _AttributeView(obj)
+
+
+def get_path(record: Any, path: FieldPath) -> Any:
+    value = record
+    for part in path:
+        if isinstance(value, Mapping | _AttributeView):
+            value = value.get(part, MISSING)
+        else:
+            return MISSING
+    return value
+
+
+def _is_number(value: Scalar) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class PythonGenerator(Generator[str]):
+    """Writes one Python expression per node; ``r`` is the record, ``o`` the original object."""
+
+    def __init__(self) -> None:
+        self.constants: dict[str, object] = {}
+        self.counter = 0
+
+    def const(self, value: object) -> str:
+        name = f"_c{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def var(self) -> str:
+        self.counter += 1
+        return f"_v{self.counter}"
+
+    def access(self, path: FieldPath) -> str:
+        if len(path) == 1:
+            return f"r.get({self.const(path[0])}, M)"
+        return f"_path(r, {self.const(path)})"
+
+    # -- one element against one value ---------------------------------------------------
+
+    def eq(self, e: str, value: Scalar) -> str:
+        c = self.const(value)
+        if isinstance(value, bool):
+            return f"{e} is {c}"
+        if _is_number(value):
+            return f"(({e}).__class__ is int or ({e}).__class__ is float) and {e} == {c}"
+        if isinstance(value, datetime):
+            return f"_dt({e}) == {c}"
+        if value is None:
+            return f"({e} is M or {e} is None)"
+        return f"{e} == {c}"
+
+    def order(self, e: str, op: str, value: Scalar) -> str:
+        c = self.const(value)
+        if isinstance(value, str):
+            return f"(({e}).__class__ is str and _jscmp({e}, {c}) {op} 0)"
+        if isinstance(value, bool):
+            return f"(({e}).__class__ is bool and {e} {op} {c})"
+        if _is_number(value):
+            return f"(({e}).__class__ is int or ({e}).__class__ is float) and {e} {op} {c}"
+        if isinstance(value, datetime):
+            d = self.var()
+            return f"(({d} := _dt({e})) is not None and {d} {op} {c})"
+        return "False"  # ordering against null never holds in LoopBack
+
+    def some(self, v: str, path: FieldPath, test: Callable[[str], str]) -> str:
+        """``test`` on a scalar; on a list, ``test`` holds for *some* element.
+
+        The field is read once, in the condition (which Python evaluates first).
+        """
+        e = self.var()
+        return (
+            f"(any({test(e)} for {e} in {v}) "
+            f"if ({v} := {self.access(path)}).__class__ is list else {test(v)})"
+        )
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def compare(self, node: Compare) -> str:
+        v, value, op, path = self.var(), node.value, node.op, node.field
+        if value is None:
+            if op == "==":
+                return f"(({v} := {self.access(path)}) is M or {v} is None)"
+            if op == "!=":
+                return f"(({v} := {self.access(path)}) is not M and {v} is not None)"
+            return "False"  # LoopBack: ordering against null never holds
+        if op == "==":
+            if isinstance(value, str):  # the hot path: `in` on a list, `==` on a scalar
+                c = self.const(value)
+                return (
+                    f"({c} in {v} if ({v} := {self.access(path)}).__class__ is list "
+                    f"else {v} == {c})"
+                )
+            return self.some(v, path, lambda e: self.eq(e, value))
+        if op == "!=":
+            e = self.var()
+            return (
+                f"((not {v} or any(not ({self.eq(e, value)}) for {e} in {v})) "
+                f"if ({v} := {self.access(path)}).__class__ is list "
+                f"else not ({self.eq(v, value)}))"
+            )
+        return self.some(v, path, lambda e: self.order(e, op, value))
+
+    def in_(self, node: In) -> str:
+        values = node.values
+        if not values:
+            return "False"
+        v = self.var()
+        if all(isinstance(x, str) for x in values):
+            s = self.const(frozenset(values))
+            e = self.var()
+            return (
+                f"(not {s}.isdisjoint({e} for {e} in {v} if {e}.__class__ is str) "
+                f"if ({v} := {self.access(node.field)}).__class__ is list "
+                f"else {v}.__class__ is str and {v} in {s})"
+            )
+        return self.some(v, node.field, lambda e: " or ".join(f"({self.eq(e, x)})" for x in values))
+
+    def quantified(self, node: Quantified) -> str:
+        v, q, e = self.var(), self.var(), self.var()
+        items = (
+            f"({v} if ({v} := {self.access(node.field)}).__class__ is list "
+            f"else () if {v} is M or {v} is None else ({v},))"
+        )
+        has = [
+            f"{self.const(x)} in {q}"
+            if isinstance(x, str)
+            else f"any({self.eq(e, x)} for {e} in {q})"
+            if x is not None
+            else "False"
+            for x in node.values
+        ]
+        if node.quantifier == "all":
+            body = " and ".join(has) or "True"
+        elif node.quantifier == "any":
+            body = " or ".join(has) or "False"
+        else:
+            body = "not (" + (" or ".join(has) or "False") + ")"
+        return f"(({q} := {items}).__class__ is not None and ({body}))"
+
+    def match(self, node: Match) -> str:
+        v, rx = self.var(), self.const(JsRegex(node.pattern, node.flags))
+        return self.some(
+            v,
+            node.field,
+            lambda e: f"({e}.__class__ is str and {e} != '' and {rx}.search({e}))",
+        )
+
+    def between(self, node: Between) -> str:
+        v = self.var()
+        return self.some(
+            v,
+            node.field,
+            lambda e: f"({self.order(e, '>=', node.low)} and {self.order(e, '<=', node.high)})",
+        )
+
+    def exists(self, node: Exists) -> str:
+        v = self.var()
+        return f"(({v} := {self.access(node.field)}) is not M and {v} is not None)"
+
+    def and_(self, node: And) -> str:
+        if not node.operands:
+            return "True"
+        return "(" + " and ".join(self.generate(op) for op in node.operands) + ")"
+
+    def or_(self, node: Or) -> str:
+        if not node.operands:
+            return "False"
+        return "(" + " or ".join(self.generate(op) for op in node.operands) + ")"
+
+    def not_(self, node: Not) -> str:
+        return f"(not {self.generate(node.operand)})"
+
+    def test(self, node: Test) -> str:
+        return f"bool({self.const(node.fn)}(o))"
+
+
+def compile_predicate(expr: Expr) -> Callable[[Record], bool]:
+    """Compile a *prepared* tree (see :func:`qwhere.resolve.prepare`) into a function."""
+    gen = PythonGenerator()
+    body = gen.generate(expr)
+    source = (
+        "def _predicate(r):\n"
+        + ("    o = r\n" if "(o)" in body else "")
+        + "    if r.__class__ is not dict:\n"
+        "        r = _record(r)\n"
+        f"    return {body}\n"
+    )
+    namespace: dict[str, object] = {
+        "M": MISSING,
+        "_dt": read_datetime,
+        "_jscmp": js_compare,
+        "_path": get_path,
+        "_record": as_record,
+        **gen.constants,
+    }
+    exec(compile(source, "<qwhere predicate>", "exec"), namespace)
+    function = namespace["_predicate"]
+    function.__qwhere_source__ = source  # type: ignore[attr-defined]
+    return function  # type: ignore[return-value]
+
+
+def predicate(
+    expr: Expr | str,
+    schema: Any = None,
+    *,
+    types: Types | None = None,
+    now: datetime | None = None,
+) -> Callable[[Record], bool]:
+    """A function ``record -> bool`` that selects exactly what the filter selects.
+
+    With ``schema``, ``expr`` uses the schema's names (text is parsed with it) and
+    records are read at the server paths it maps them to. Relative times resolve
+    against ``now`` (default: the clock, when the predicate is built).
+    """
+    from .planner import lower_to_server
+
+    server, server_types = lower_to_server(expr, schema, types)
+    return compile_predicate(prepare(server, server_types, now))

@@ -1,0 +1,136 @@
+"""Make a server-path tree concrete before it is compiled or evaluated.
+
+Both targets (the LoopBack compiler and the Python predicate) start from the
+tree this module returns, so they can only disagree about atoms, never about
+the meaning of a date or a relative time:
+
+* relative times are resolved against one ``now``;
+* naive datetimes are local time and every datetime becomes aware UTC
+  (converted, not relabelled);
+* a *date* names a whole local day: ``created == 2024-01-05`` is the interval
+  ``[start of the day, start of the next day)``, ``created <= 2024-01-05``
+  includes that whole day, ``between d1 and d2`` includes both days;
+* membership over dates becomes a disjunction of equalities (LoopBack's ``inq``
+  never matches a date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from .schema import FieldType
+from .tree import (
+    And,
+    Between,
+    Compare,
+    Exists,
+    Expr,
+    FieldPath,
+    In,
+    Match,
+    Not,
+    Or,
+    Quantified,
+    Test,
+    all_of,
+    any_of,
+)
+from .values import Scalar, day_start, resolve, to_utc
+
+__all__ = ["Types", "prepare"]
+
+Types = Mapping[FieldPath, FieldType]
+
+
+def _instant(value: Scalar, now: datetime | None) -> Scalar:
+    value = resolve(value, now)
+    if isinstance(value, datetime):
+        return to_utc(value)
+    return value
+
+
+def _is_day(value: Scalar) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _day(value: Scalar) -> tuple[datetime, datetime]:
+    assert isinstance(value, date)
+    return day_start(value), day_start(value + timedelta(days=1))
+
+
+def _compare(path: FieldPath, op: str, value: Scalar) -> Expr:
+    if not _is_day(value):
+        return Compare(path, op, value)  # type: ignore[arg-type]
+    start, end = _day(value)
+    if op == "==":
+        return And((Compare(path, ">=", start), Compare(path, "<", end)))
+    if op == "!=":
+        return Not(And((Compare(path, ">=", start), Compare(path, "<", end))))
+    return {
+        ">": Compare(path, ">=", end),
+        ">=": Compare(path, ">=", start),
+        "<": Compare(path, "<", start),
+        "<=": Compare(path, "<", end),
+    }[op]
+
+
+def prepare(expr: Expr, types: Types | None = None, now: datetime | None = None) -> Expr:
+    """Resolve times and dates in ``expr`` (a tree on server paths)."""
+    types = types or {}
+
+    def walk(node: Expr) -> Expr:
+        if isinstance(node, And):
+            return And(tuple(walk(op) for op in node.operands))
+        if isinstance(node, Or):
+            return Or(tuple(walk(op) for op in node.operands))
+        if isinstance(node, Not):
+            return Not(walk(node.operand))
+        if isinstance(node, Test | Match | Exists):
+            return node
+        if isinstance(node, Compare):
+            return _compare(node.field, node.op, _instant(node.value, now))
+        if isinstance(node, Between):
+            low, high = _instant(node.low, now), _instant(node.high, now)
+            if not (_is_day(low) or _is_day(high)):
+                return Between(node.field, low, high)
+            lower = Compare(node.field, ">=", _day(low)[0] if _is_day(low) else low)
+            upper = (
+                Compare(node.field, "<", _day(high)[1])
+                if _is_day(high)
+                else Compare(node.field, "<=", high)
+            )
+            return And((lower, upper))
+        if isinstance(node, In):
+            values = tuple(_instant(v, now) for v in node.values)
+            dated = types.get(node.field) is FieldType.DATETIME or any(
+                isinstance(v, date) for v in values
+            )
+            if dated and values:
+                return any_of(*(_compare(node.field, "==", v) for v in values))
+            return In(node.field, values)
+        if isinstance(node, Quantified):
+            return Quantified(
+                node.field, node.quantifier, tuple(_instant(v, now) for v in node.values)
+            )
+        raise TypeError(f"cannot prepare {node!r}")  # pragma: no cover
+
+    return walk(expr)
+
+
+def to_nnf(expr: Expr) -> Expr:
+    """Push every ``not`` down to the conditions (De Morgan); ``not not x`` is ``x``."""
+    if isinstance(expr, And):
+        return And(tuple(to_nnf(op) for op in expr.operands))
+    if isinstance(expr, Or):
+        return Or(tuple(to_nnf(op) for op in expr.operands))
+    if not isinstance(expr, Not):
+        return expr
+    inner = expr.operand
+    if isinstance(inner, Not):
+        return to_nnf(inner.operand)
+    if isinstance(inner, And):
+        return any_of(*(to_nnf(Not(op)) for op in inner.operands)) if inner.operands else Or(())
+    if isinstance(inner, Or):
+        return all_of(*(to_nnf(Not(op)) for op in inner.operands)) if inner.operands else And(())
+    return expr
