@@ -62,7 +62,15 @@ def test_status_filters_compile_to_api_statuses() -> None:
     assert plan("status == INITIALIZING", schemas.JOBS).where == {
         "status": {"inq": ["CREATING", "CREATED", "TRANSPILING", "TRANSPILED"]}
     }
-    assert plan("status != ERROR", schemas.JOBS).where == {}
+    not_error = plan("status != ERROR", schemas.JOBS)
+    assert not_error.exact
+    assert not_error.where == {
+        "or": [
+            {"status": None},
+            {"status": ""},
+            {"status": {"regexp": "/^(?![\\s\\S]*(?:^ERROR_))/"}},
+        ]
+    }
     assert plan("status in [DONE, ERROR]", schemas.JOBS).where == {
         "or": [{"status": "COMPLETED"}, {"status": {"regexp": "/^ERROR_/"}}]
     }
@@ -270,3 +278,15 @@ def test_relative_time_value_in_tree() -> None:
     accept = predicate("created >= today - 1d", schemas.JOBS, now=NOW)
     yesterday = datetime.combine(date(2024, 5, 31), datetime.min.time()).astimezone()
     assert accept({"creationDate": yesterday.isoformat()})
+
+
+def test_public_names_are_not_shadowed_by_modules() -> None:
+    import importlib
+    import types
+
+    import qwhere
+
+    for module in ("evaluator", "planner", "parser", "where", "loopback", "resolve"):
+        importlib.import_module(f"qwhere.{module}")
+    for name in ("predicate", "plan", "parse", "from_where", "explain"):
+        assert not isinstance(getattr(qwhere, name), types.ModuleType), name

@@ -22,7 +22,7 @@ _EXPORTS: dict[str, str] = {
     "plan": "planner",
     "explain": "planner",
     "Plan": "planner",
-    "predicate": "predicate",
+    "predicate": "evaluator",
     "from_where": "where",
     "Expr": "tree",
     "And": "tree",
@@ -139,7 +139,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .parser import parse
     from .planner import Plan, explain, plan
-    from .predicate import predicate
+    from .evaluator import predicate
     from .schema import FieldSpec, FieldType, Schema
     from .status import JobStatus
     from .tree import (

@@ -194,9 +194,11 @@ class LoopBackGenerator(Generator[Pushed]):
         if value is None:
             if op not in ("==", "!="):
                 return _exact(_NOTHING)  # ordering against null never holds
+            if op == "!=":
+                return _exact({key: {"neq": None}})  # lists included: [] is not null
             if self.kind(node.field) is FieldType.STRING_LIST:
                 return _superset("LoopBack raises on a null test of a list field")
-            return _exact({key: None} if op == "==" else {key: {"neq": None}})
+            return _exact({key: None})
         (sent,) = self.values(node.field, (value,))
         if op == "==":
             return _exact({key: sent})  # the plain form: {"eq": v} fails on dotted paths
@@ -247,8 +249,7 @@ class LoopBackGenerator(Generator[Pushed]):
         )
 
     def exists(self, node: Exists) -> Pushed:
-        if self.kind(node.field) is FieldType.STRING_LIST:
-            return _superset("LoopBack raises on a null test of a list field")
+        # on a list field too: neq null holds for [] and any list, never for null or missing
         return _exact({field_key(node.field): {"neq": None}})
 
     def test(self, node: Test) -> Pushed:
@@ -321,7 +322,15 @@ class LoopBackGenerator(Generator[Pushed]):
         return _exact(_or([{key: {"neq": v}} for v in sent]))
 
     def not_match(self, node: Match) -> Pushed:
-        return _superset("LoopBack has no negated regular expression")
+        # LoopBack has no negated regexp, but "P matches nowhere" is the pattern
+        # ^(?![\s\S]*(?:P)), and missing, null and "" (never matched) are added back.
+        if self.kind(node.field) is not FieldType.STRING:
+            return _superset("LoopBack cannot negate a regular expression on a possible list")
+        inner = self.match(Match(node.field, f"^(?![\\s\\S]*(?:{node.pattern}))", node.flags))
+        if not inner.exact:
+            return _superset(inner.reason)
+        key = field_key(node.field)
+        return _exact({"or": [{key: None}, {key: ""}, inner.where]})
 
     def not_between(self, node: Between) -> Pushed:
         if node.low is None or node.high is None:

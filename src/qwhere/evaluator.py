@@ -90,6 +90,7 @@ def js_compare(a: str, b: str) -> int:
     return (a > b) - (a < b)
 
 
+_LITERAL_PREFIX = re.compile(r"\^((?:[^\\.^$*+?{}\[\]|()]|\\[^A-Za-z0-9])*)")
 _JS_SPACE = (
     "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 )
@@ -340,7 +341,15 @@ class PythonGenerator(Generator[str]):
         return f"(({q} := {items}).__class__ is not None and ({body}))"
 
     def match(self, node: Match) -> str:
-        v, rx = self.var(), self.const(JsRegex(node.pattern, node.flags))
+        v = self.var()
+        prefix = _LITERAL_PREFIX.fullmatch(node.pattern)
+        if prefix is not None and not node.flags and prefix.group(1):
+            # /^literal/ (e.g. the ERROR_ statuses): a prefix test, no regex engine
+            c = self.const(re.sub(r"\\(.)", r"\1", prefix.group(1)))
+            return self.some(
+                v, node.field, lambda e: f"({e}.__class__ is str and {e}.startswith({c}))"
+            )
+        rx = self.const(JsRegex(node.pattern, node.flags))
         return self.some(
             v,
             node.field,
