@@ -245,7 +245,7 @@ class PythonGenerator(Generator[str]):
         if isinstance(value, bool):
             return f"{e} is {c}"
         if _is_number(value):
-            return f"(({e}).__class__ is int or ({e}).__class__ is float) and {e} == {c}"
+            return f"((({e}).__class__ is int or ({e}).__class__ is float) and {e} == {c})"
         if isinstance(value, datetime):
             return f"_dt({e}) == {c}"
         if value is None:
@@ -259,7 +259,7 @@ class PythonGenerator(Generator[str]):
         if isinstance(value, bool):
             return f"(({e}).__class__ is bool and {e} {op} {c})"
         if _is_number(value):
-            return f"(({e}).__class__ is int or ({e}).__class__ is float) and {e} {op} {c}"
+            return f"((({e}).__class__ is int or ({e}).__class__ is float) and {e} {op} {c})"
         if isinstance(value, datetime):
             d = self.var()
             return f"(({d} := _dt({e})) is not None and {d} {op} {c})"
