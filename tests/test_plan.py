@@ -290,3 +290,25 @@ def test_public_names_are_not_shadowed_by_modules() -> None:
         importlib.import_module(f"qwhere.{module}")
     for name in ("predicate", "plan", "parse", "from_where", "explain"):
         assert not isinstance(getattr(qwhere, name), types.ModuleType), name
+
+
+def test_from_where_reads_dates_as_loopback_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    types = schemas.JOBS.server_types()
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        bare = from_where({"creationDate": {"gt": "2024-02-01"}}, types=types)
+        millis = from_where({"creationDate": {"gt": 1706745600000}}, types=types)
+        expected = {"creationDate": {"gt": "2024-02-01T00:00:00.000Z"}}
+        assert plan(bare, types=types).where == expected  # a bare date is UTC, as in JavaScript
+        assert plan(millis, types=types).where == expected  # epoch milliseconds
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_from_where_refuses_positions_in_lists() -> None:
+    with pytest.raises(UnsupportedWhereError, match="position in a list"):
+        from_where({"tags.0": "a"})

@@ -54,6 +54,14 @@ _EXPORTS: dict[str, str] = {
     "JobNotFoundError": "errors",
     "BackendNotFoundError": "errors",
     "ProtocolError": "errors",
+    "connect": "service",
+    "Provider": "service",
+    "BackendService": "service",
+    "JobIterator": "service",
+    "ListingStats": "service",
+    "Job": "models",
+    "Backend": "models",
+    "Reservation": "models",
 }
 _SUBMODULES = {"schemas", "errors", "tree", "values", "testing"}
 
@@ -63,7 +71,9 @@ __all__ = [
     "And",
     "ApiError",
     "AuthenticationError",
+    "Backend",
     "BackendNotFoundError",
+    "BackendService",
     "Between",
     "Compare",
     "Exists",
@@ -76,22 +86,28 @@ __all__ = [
     "FilterTypeError",
     "FilterValueError",
     "In",
+    "Job",
+    "JobIterator",
     "JobNotFoundError",
     "JobStatus",
+    "ListingStats",
     "Match",
     "Not",
     "Or",
     "Plan",
     "ProtocolError",
+    "Provider",
     "Q",
     "Quantified",
     "QwhereError",
     "RelativeTime",
+    "Reservation",
     "Schema",
     "Test",
     "UnknownFieldError",
     "UnsupportedWhereError",
     "__version__",
+    "connect",
     "errors",
     "explain",
     "from_where",
@@ -137,10 +153,12 @@ if TYPE_CHECKING:  # pragma: no cover
         UnknownFieldError,
         UnsupportedWhereError,
     )
+    from .evaluator import predicate
+    from .models import Backend, Job, Reservation
     from .parser import parse
     from .planner import Plan, explain, plan
-    from .evaluator import predicate
     from .schema import FieldSpec, FieldType, Schema
+    from .service import BackendService, JobIterator, ListingStats, Provider, connect
     from .status import JobStatus
     from .tree import (
         FALSE,

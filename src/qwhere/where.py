@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import UnsupportedWhereError
@@ -103,6 +103,11 @@ def _path(key: str) -> FieldPath:
     parts = tuple(key.split("."))
     if any(not p for p in parts):
         raise UnsupportedWhereError(f"empty part in field name {key!r}")
+    if any(p.isdigit() for p in parts):
+        raise UnsupportedWhereError(
+            f"{key!r}: LoopBack reads a number in a path as a position in a list, which qwhere "
+            "cannot express; use tags any [...] / all [...]"
+        )
     return parts
 
 
@@ -118,18 +123,34 @@ def _value(value: object, path: FieldPath, types: Types) -> Scalar:
         )
     if isinstance(value, float) and value != value:
         raise UnsupportedWhereError(f"{'.'.join(path)}: NaN is not a value")
-    if types.get(path) is FieldType.DATETIME and isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise UnsupportedWhereError(
-                f"{'.'.join(path)}: {value!r} is not an ISO-8601 date"
-            ) from None
-        return parsed
+    if types.get(path) is FieldType.DATETIME and value is not None:
+        return _server_date(value, path)
     try:
         return check_scalar(value)
     except (TypeError, ValueError) as exc:
         raise UnsupportedWhereError(f"{'.'.join(path)}: {exc}") from None
+
+
+def _server_date(value: object, path: FieldPath) -> datetime:
+    """A date as LoopBack reads it: ISO text, or epoch milliseconds.
+
+    Text without an offset is read as UTC (JavaScript reads a bare date as UTC; a server
+    is assumed to run in UTC for a date-time without offset).
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise UnsupportedWhereError(f"{'.'.join(path)}: {value!r} is not a date") from None
+    if not isinstance(value, str):
+        raise UnsupportedWhereError(f"{'.'.join(path)}: {value!r} is not a date")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UnsupportedWhereError(
+            f"{'.'.join(path)}: {value!r} is not an ISO-8601 date"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _regex(pattern: object, path: FieldPath) -> Match:

@@ -1,0 +1,502 @@
+"""The ``qwhere`` command: jobs and backends through the filter language, plans, a demo service.
+
+With no ``--url`` (and no ``QWHERE_URL``), commands run against the built-in demo
+service, started in-process. Exit codes: 0 success, 1 an API or network error,
+2 a bad filter or bad arguments. Heavy modules (requests, the service client) are
+imported only by the commands that need them, so ``qwhere explain`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from .models import Backend, Job, Reservation
+    from .service import Provider
+    from .tree import Expr
+
+__all__ = ["main"]
+
+WIDTH = 80
+
+EXAMPLES = {
+    "jobs": """examples:
+  qwhere jobs --where "status in [RUNNING, ERROR] and tags all [a, b]"
+  qwhere jobs --status ERROR --tag calibration --since "now - 30d" --limit 20
+  qwhere jobs --where "backend == ibmq_lima and name ~ /^bell/i" --format json
+  qwhere jobs --limit 0 --format ndjson > all-jobs.ndjson   (0: no limit)""",
+    "backends": """examples:
+  qwhere backends --where "n_qubits >= 5 and operational and not simulator"
+  qwhere backends --min-qubits 7 --input runtime --format csv""",
+    "explain": """examples:
+  qwhere explain "status in [RUNNING, ERROR] and tags none [calibration]"
+  qwhere explain "n_qubits >= 5 and operational" --schema backends
+  qwhere explain "foo.bar ~ /x/i" --schema none""",
+    "serve": """examples:
+  qwhere serve --port 3000
+  qwhere serve --page-cap 7 --latency 20 --fault-rate 0.3""",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit code 2)."""
+
+
+# -------------------------------------------------------------------------------------------
+# argument parsing
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url",
+        default=os.environ.get("QWHERE_URL"),
+        help="the service's base URL, e.g. http://host:3000/api (env QWHERE_URL); "
+        "default: the built-in demo service",
+    )
+    common.add_argument(
+        "--token",
+        default=os.environ.get("QWHERE_TOKEN"),
+        help="access token, sent as X-Access-Token (env QWHERE_TOKEN)",
+    )
+    fmt = argparse.ArgumentParser(add_help=False)
+    fmt.add_argument(
+        "--format",
+        choices=["table", "json", "ndjson", "csv"],
+        default="table",
+        help="output format (default: table)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="qwhere",
+        description="Filter jobs and backends of a LoopBack job service with one language.",
+        epilog="Run `qwhere COMMAND --help` for a command's options and examples.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, help_: str, *parents: argparse.ArgumentParser
+    ) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            parents=list(parents),
+            epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    jobs = command("jobs", "List jobs, newest first.", common, fmt)
+    jobs.add_argument("--where", help="a filter in the qwhere language")
+    jobs.add_argument(
+        "--status", action="append", metavar="S", help="a JobStatus (repeatable: any of them)"
+    )
+    jobs.add_argument("--tag", action="append", metavar="T", help="a tag (repeatable)")
+    jobs.add_argument(
+        "--tags-operator",
+        choices=["AND", "OR"],
+        default="OR",
+        type=str.upper,
+        help="all tags (AND) or any of them (OR, default)",
+    )
+    jobs.add_argument("--backend", help="backend name")
+    jobs.add_argument("--name", help="job name, a regular expression matched anywhere")
+    jobs.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="created at or after WHEN: 2024-01-31, 2024-01-31T12:00Z, now - 7d",
+    )
+    jobs.add_argument(
+        "--until", metavar="WHEN", help="created at or before WHEN (a date: all of it)"
+    )
+    jobs.add_argument("--limit", type=int, default=10, help="at most N jobs (0: all; default 10)")
+    jobs.add_argument("--skip", type=int, default=0, help="skip the first N matching jobs")
+    jobs.add_argument("--ascending", action="store_true", help="oldest first")
+
+    backends = command("backends", "List backends.", common, fmt)
+    backends.add_argument("--where", help="a filter in the qwhere language")
+    backends.add_argument("--min-qubits", type=int, metavar="N", help="at least N qubits")
+    backends.add_argument(
+        "--input",
+        action="append",
+        choices=["job", "runtime"],
+        help="input type the backend must allow (repeatable: all of them)",
+    )
+
+    job = command("job", "Show one job.", common, fmt)
+    job.add_argument("id", help="the job id")
+
+    command("reservations", "List your upcoming reservations.", common, fmt)
+
+    explain = command("explain", "Show how a filter is split between server and client.")
+    explain.add_argument("filter", help="a filter in the qwhere language")
+    explain.add_argument(
+        "--schema",
+        choices=["jobs", "backends", "none"],
+        default="jobs",
+        help="field names to check the filter against (default: jobs)",
+    )
+
+    serve = command("serve", "Run the demo service (Ctrl-C stops it).")
+    serve.add_argument("--port", type=int, default=3000, help="port (default 3000; 0: any)")
+    serve.add_argument("--page-cap", type=int, metavar="N", help="answer at most N records")
+    serve.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added to every request",
+    )
+    serve.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="fraction 0..1 of requests that fail (5xx, 429, drops, cut bodies)",
+    )
+    return parser
+
+
+# -------------------------------------------------------------------------------------------
+# output
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO, keep: int = 1
+) -> None:
+    """A plain-text table no wider than 80 columns; the first ``keep`` columns are never cut."""
+    rows = [list(r) for r in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    # shrink the widest cuttable column until the table fits
+    while sum(widths) + 2 * (len(widths) - 1) > WIDTH:
+        cuttable = [(w, i) for i, w in enumerate(widths) if i >= keep and w > 6]
+        if not cuttable:
+            break
+        widths[max(cuttable)[1]] -= 1
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    out.write(line + "\n")
+    for row in rows:
+        cells = [_fit(c, w).ljust(w) for c, w in zip(row, widths, strict=True)]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def _job_row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "status": job.status.name,
+        "created": job.creation_date.isoformat() if job.creation_date else None,
+        "backend": job.backend_name,
+        "name": job.name,
+        "tags": list(job.tags),
+    }
+
+
+def _emit(
+    fmt: str,
+    items: Iterable[Any],
+    record: Callable[[Any], dict[str, Any]],
+    table: Callable[[Any], Sequence[str]],
+    headers: Sequence[str],
+    out: TextIO,
+    keep: int = 1,
+) -> int:
+    count = 0
+    if fmt == "ndjson":
+        for item in items:
+            out.write(json.dumps(record(item), ensure_ascii=False) + "\n")
+            count += 1
+    elif fmt == "json":
+        rows = [record(item) for item in items]
+        json.dump(rows, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        count = len(rows)
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(headers), extrasaction="ignore")
+        writer.writeheader()
+        for item in items:
+            row = record(item)
+            writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
+            count += 1
+    else:
+        cells = [table(item) for item in items]
+        _table(headers, cells, out, keep=keep)
+        count = len(cells)
+    return count
+
+
+class _Progress:
+    """Pages and records on stderr, only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.records = 0
+
+    def wrap(self, items: Iterable[Any]) -> Iterator[Any]:
+        for item in items:
+            self.records += 1
+            if self.live and self.records % 100 == 0:
+                self.stream.write(f"\r{self.records} records…")
+                self.stream.flush()
+            yield item
+        if self.live and self.records >= 100:
+            self.stream.write("\r" + " " * 30 + "\r")
+
+
+# -------------------------------------------------------------------------------------------
+# commands
+
+
+@contextlib.contextmanager
+def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
+    from .service import connect
+
+    if args.url:
+        provider = connect(args.url, args.token)
+        try:
+            yield provider
+        finally:
+            provider.close()
+        return
+    from .testing import serve
+
+    err.write("qwhere: no --url or QWHERE_URL given; using the built-in demo service\n")
+    with serve() as url:
+        provider = connect(url, args.token)
+        try:
+            yield provider
+        finally:
+            provider.close()
+
+
+def _value_of(when: str, op: str) -> Expr:
+    from .parser import parse
+    from .schemas import JOBS
+
+    return parse(f"created {op} {when}", JOBS)
+
+
+def _jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .parser import parse
+    from .schemas import JOBS
+    from .tree import all_of
+
+    parts: list[Expr] = []
+    if args.where:
+        parts.append(parse(args.where, JOBS))
+    if args.since:
+        parts.append(_value_of(args.since, ">="))
+    if args.until:
+        parts.append(_value_of(args.until, "<="))
+    if args.limit < 0 or args.skip < 0:
+        raise UsageError("--limit and --skip must not be negative")
+    with _provider(args, err) as provider:
+        progress = _Progress(err)
+        jobs = provider.iter_jobs(
+            limit=args.limit or None,
+            skip=args.skip,
+            status=args.status,
+            job_tags=args.tag,
+            job_tags_operator=args.tags_operator,
+            backend_name=args.backend,
+            job_name=args.name,
+            descending=not args.ascending,
+            where=all_of(*parts) if parts else None,
+        )
+        count = _emit(
+            args.format,
+            progress.wrap(jobs),
+            _job_row,
+            lambda j: [
+                j.id,
+                j.status.name,
+                _when(j.creation_date),
+                ",".join(j.tags) or "-",
+                j.backend_name or "-",
+                j.name or "-",
+            ],
+            ["id", "status", "created", "tags", "backend", "name"],
+            out,
+            keep=3,
+        )
+    if args.format == "table" and err.isatty():
+        err.write(f"{count} job{'s' if count != 1 else ''}\n")
+    return 0
+
+
+def _backend_row(b: Backend) -> dict[str, Any]:
+    config, status = b.configuration(), b.status()
+    return {
+        "name": b.name,
+        "n_qubits": config.get("n_qubits"),
+        "simulator": config.get("simulator"),
+        "operational": status.get("operational"),
+        "pending_jobs": status.get("pending_jobs"),
+        "quantum_volume": config.get("quantum_volume"),
+        "input_allowed": list(config.get("input_allowed") or []),
+        "status_msg": status.get("status_msg"),
+    }
+
+
+def _backends(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with _provider(args, err) as provider:
+        found = provider.backends(
+            where=args.where, min_num_qubits=args.min_qubits, input_allowed=args.input
+        )
+        _emit(
+            args.format,
+            found,
+            _backend_row,
+            lambda b: [
+                str(v) if v is not None else "-"
+                for k, v in _backend_row(b).items()
+                if k in ("name", "n_qubits", "simulator", "operational", "pending_jobs")
+            ],
+            ["name", "n_qubits", "simulator", "operational", "pending_jobs"],
+            out,
+        )
+    return 0
+
+
+def _job(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with _provider(args, err) as provider:
+        job = provider.retrieve_job(args.id)
+    if args.format == "table":
+        for key, value in _job_row(job).items():
+            shown = ", ".join(value) if isinstance(value, list) else value
+            out.write(f"{key:>8}: {shown if shown not in (None, '') else '-'}\n")
+    else:
+        _emit(args.format, [job], _job_row, lambda j: [], list(_job_row(job)), out)
+    return 0
+
+
+def _reservation_row(r: Reservation) -> dict[str, Any]:
+    return {
+        "id": r.reservation_id,
+        "backend": r.backend_name,
+        "start": r.start_datetime.isoformat(),
+        "end": r.end_datetime.isoformat(),
+        "mode": r.mode,
+    }
+
+
+def _reservations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with _provider(args, err) as provider:
+        found = provider.my_reservations()
+    _emit(
+        args.format,
+        found,
+        _reservation_row,
+        lambda r: [
+            r.reservation_id,
+            r.backend_name or "-",
+            _when(r.start_datetime),
+            _when(r.end_datetime),
+            r.mode or "-",
+        ],
+        ["id", "backend", "start", "end", "mode"],
+        out,
+    )
+    return 0
+
+
+def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .planner import explain
+
+    schema = None
+    if args.schema != "none":
+        from . import schemas
+
+        schema = schemas.JOBS if args.schema == "jobs" else schemas.BACKENDS
+    out.write(explain(args.filter, schema) + "\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import time
+
+    from .testing import serve
+
+    if not 0 <= args.fault_rate <= 1:
+        raise UsageError("--fault-rate must be between 0 and 1")
+    options: dict[str, Any] = {"latency": args.latency / 1000.0, "faults": args.fault_rate}
+    if args.page_cap is not None:
+        options["page_cap"] = args.page_cap
+    with serve(host="127.0.0.1", port=args.port, **options) as url:
+        out.write(f"serving the demo service at {url} (Ctrl-C stops it)\n")
+        out.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "jobs": _jobs,
+    "backends": _backends,
+    "job": _job,
+    "reservations": _reservations,
+    "explain": _explain,
+    "serve": _serve,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the command line; returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage
+        return int(exc.code or 0)
+    from .errors import FilterError, QwhereError, UnsupportedWhereError
+
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except (FilterError, UnsupportedWhereError, UsageError) as exc:
+        err.write(f"qwhere: {exc}\n")
+        return 2
+    except QwhereError as exc:
+        err.write(f"qwhere: {_one_line(str(exc))}\n")
+        return 1
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        err.write(f"qwhere: {_one_line(str(exc))}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write("qwhere: interrupted\n")
+        return 130
+
+
+def _one_line(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "error"
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
+def entry_point() -> None:  # pragma: no cover - the console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry_point()

@@ -1,0 +1,297 @@
+"""LoopBack's ``find`` and ``count`` over a list of records, in Python.
+
+This is what the demo service answers with. It mirrors the memory connector of
+``loopback-datasource-juggler`` (the code every LoopBack server runs):
+
+* ``where`` is read with :func:`qwhere.from_where` and evaluated with
+  :func:`qwhere.predicate`, which the conformance suite pins to the engine;
+* ``order`` is ``"key [ASC|DESC]"`` (a comma-separated string or a list); the
+  sort is stable (ties keep insertion order), a missing value sorts below every
+  value and, on date fields, ``null`` sorts as the epoch (as JavaScript compares
+  it); without an order, records come by id, ascending;
+* ``skip``/``offset`` and ``limit`` apply after sorting and filtering;
+  ``limit: 0`` means no limit; ``fields`` selects properties;
+* what LoopBack rejects with 400 (a filter that is not an object, a bad limit or
+  direction) raises :class:`BadFilter`, and so does a ``where`` that qwhere
+  cannot read (real LoopBack may accept some of those: see ``docs/rest.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..errors import QwhereError
+from ..evaluator import read_datetime
+from ..schema import FieldType
+from ..tree import FieldPath
+
+__all__ = ["BadFilter", "Collection", "parse_order"]
+
+Record = dict[str, Any]
+_MISSING = object()
+_DIRECTION = re.compile(r"^(.*?)(?:\s+(ASC|DESC))?$", re.IGNORECASE | re.DOTALL)
+
+
+class BadFilter(Exception):
+    """A filter LoopBack answers with HTTP 400."""
+
+
+def parse_order(order: object) -> list[tuple[str, bool]]:
+    """``"a DESC, b"`` or ``["a DESC", "b"]`` -> ``[("a", True), ("b", False)]``."""
+    if isinstance(order, str):
+        items: Sequence[object] = [part for part in order.split(",")]
+    elif isinstance(order, list):
+        items = order
+    else:
+        raise BadFilter(f"The order {json.dumps(order)} is not valid")
+    result: list[tuple[str, bool]] = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise BadFilter(f"The order {json.dumps(item)} is not valid")
+        text = item.strip()
+        parts = text.split()
+        if len(parts) > 2 or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC")):
+            raise BadFilter(f'The order "{text}" has invalid direction')
+        result.append((parts[0], len(parts) == 2 and parts[1].upper() == "DESC"))
+    return result
+
+
+def _get(record: Mapping[str, Any], key: str) -> Any:
+    value: Any = record
+    for part in key.split("."):
+        if not isinstance(value, Mapping):
+            return _MISSING
+        value = value.get(part, _MISSING)
+        if value is None or value is _MISSING:
+            return value
+    return value
+
+
+def _sort_key(dated: bool) -> Callable[[Any], tuple[Any, ...]]:
+    def key(value: Any) -> tuple[Any, ...]:
+        if value is _MISSING:
+            return (0,)
+        if value is None:
+            return (2, 0.0) if dated else (1,)
+        if dated:
+            moment = read_datetime(value)
+            if moment is not None:
+                return (2, moment.timestamp())
+        if isinstance(value, bool):
+            return (2, int(value))
+        if isinstance(value, int | float):
+            return (2, value)
+        if isinstance(value, str):
+            return (3, value.encode("utf-16-be", "surrogatepass"))
+        return (4, json.dumps(value, sort_keys=True))
+
+    return key
+
+
+def _non_negative(value: object, name: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadFilter(f"The {name} parameter {json.dumps(value)} is not valid")
+    return value
+
+
+def _select(fields: object) -> Callable[[Record], Record]:
+    if isinstance(fields, list):
+        keep = {str(f) for f in fields}
+        return lambda r: {k: v for k, v in r.items() if k in keep}
+    if isinstance(fields, Mapping):
+        chosen = {k for k, v in fields.items() if v}
+        dropped = {k for k, v in fields.items() if not v}
+        if chosen:
+            return lambda r: {k: v for k, v in r.items() if k in chosen}
+        return lambda r: {k: v for k, v in r.items() if k not in dropped}
+    raise BadFilter(f"The fields {json.dumps(fields)} are not valid")
+
+
+class Collection:
+    """A model's records with LoopBack query semantics; ``types`` marks date fields etc."""
+
+    def __init__(self, records: list[Record], types: Mapping[FieldPath, FieldType]) -> None:
+        self.records = records
+        self.types = dict(types)
+        self._sorted: dict[str, _Sorted] = {}
+        self._predicates: dict[str, Callable[[Any], bool]] = {}
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+        self._sorted.clear()
+
+    def remove(self, key: str) -> None:
+        self.records[:] = [r for r in self.records if r.get("id") != key]
+        self._sorted.clear()
+
+    def by_id(self, key: str) -> Record | None:
+        for record in self.records:
+            if record.get("id") == key:
+                return record
+        return None
+
+    def matcher(self, where: object) -> Callable[[Any], bool]:
+        if where is None:
+            return lambda r: True
+        if not isinstance(where, Mapping):
+            raise BadFilter(f"The where clause {json.dumps(where)} is not an object")
+        text = json.dumps(where, sort_keys=True)
+        found = self._predicates.get(text)
+        if found is None:
+            from ..evaluator import predicate
+            from ..where import from_where
+
+            try:
+                found = predicate(from_where(where, types=self.types), types=self.types)
+            except (QwhereError, ValueError, TypeError) as exc:
+                raise BadFilter(f"Invalid where clause: {exc}") from None
+            if len(self._predicates) > 512:
+                self._predicates.clear()
+            self._predicates[text] = found
+        return found
+
+    def ordered(self, order: object) -> _Sorted:
+        if order is None:
+            order = "id"
+        keys = parse_order(order)
+        cache_key = json.dumps(keys)
+        found = self._sorted.get(cache_key)
+        if found is None:
+            rows = list(self.records)
+            for key, descending in reversed(keys):
+                dated = self.types.get(tuple(key.split("."))) is FieldType.DATETIME
+                to_key = _sort_key(dated)
+                rows.sort(key=lambda r, k=key, f=to_key: f(_get(r, k)), reverse=descending)  # type: ignore[misc]
+            found = _Sorted(rows, keys[0], self.types)
+            self._sorted[cache_key] = found
+        return found
+
+    def find(self, query: object) -> list[Record]:
+        if query is None:
+            query = {}
+        if not isinstance(query, Mapping):
+            raise BadFilter(f"The query filter {json.dumps(query)} is not an object")
+        accept = self.matcher(query.get("where"))
+        skip = _non_negative(query.get("skip", query.get("offset", 0)) or 0, "skip")
+        limit = _non_negative(query.get("limit", 0) or 0, "limit")
+        select = _select(query["fields"]) if query.get("fields") is not None else None
+        out: list[Record] = []
+        wanted = skip + limit if limit else None
+        ordered = self.ordered(query.get("order"))
+        for record in ordered.candidates(query.get("where")):
+            if accept(record):
+                out.append(record)
+                if wanted is not None and len(out) >= wanted:
+                    break
+        out = out[skip:]
+        return [select(r) for r in out] if select is not None else out
+
+    def count(self, where: object) -> int:
+        accept = self.matcher(where)
+        return sum(1 for r in self.records if accept(r))
+
+
+_Range = tuple[float, float]  # inclusive bounds on a date, as POSIX seconds
+
+
+def _date_range(where: object, field: str) -> _Range | None:
+    """Bounds ``where`` implies on the date ``field`` (None: no bound is implied).
+
+    Sound, not complete: every record the clause can select has its date inside
+    the range (a clause on a date never selects a null or missing date).
+    """
+    if not isinstance(where, Mapping):
+        return None
+    ranges: list[_Range] = []
+    for key, clause in where.items():
+        found: _Range | None = None
+        if key == "and" and isinstance(clause, list):
+            parts = [_date_range(c, field) for c in clause]
+            found = _intersect([p for p in parts if p is not None])
+        elif key == "or" and isinstance(clause, list) and clause:
+            parts = [_date_range(c, field) for c in clause]
+            if all(p is not None for p in parts):
+                found = (min(p[0] for p in parts if p), max(p[1] for p in parts if p))
+        elif key == field:
+            found = _condition_range(clause)
+        if found is not None:
+            ranges.append(found)
+    return _intersect(ranges)
+
+
+def _intersect(ranges: list[_Range]) -> _Range | None:
+    if not ranges:
+        return None
+    return (max(r[0] for r in ranges), min(r[1] for r in ranges))
+
+
+def _seconds(value: object) -> float | None:
+    moment = read_datetime(value) if isinstance(value, str) else None
+    return None if moment is None else moment.timestamp()
+
+
+def _condition_range(clause: object) -> _Range | None:
+    inf = float("inf")
+    if clause is None:  # null or missing: sorted as the epoch and below everything
+        return (-inf, 0.0)
+    if isinstance(clause, str):
+        at = _seconds(clause)
+        return None if at is None else (at, at)
+    if not isinstance(clause, Mapping) or len(clause) != 1:
+        return None
+    ((op, value),) = clause.items()
+    if op == "between" and isinstance(value, list) and len(value) == 2:
+        low, high = _seconds(value[0]), _seconds(value[1])
+        return None if low is None or high is None else (low, high)
+    at = _seconds(value)
+    if at is None:
+        return None
+    return {
+        "lt": (-inf, at),
+        "lte": (-inf, at),
+        "gt": (at, inf),
+        "gte": (at, inf),
+        "eq": (at, at),
+    }.get(op)
+
+
+class _Sorted:
+    """Records in one order; when the first key is a date, a clause bounding that date
+    is answered from the matching slice only (binary search), not from every record."""
+
+    def __init__(
+        self, rows: list[Record], first: tuple[str, bool], types: Mapping[FieldPath, FieldType]
+    ) -> None:
+        self.rows = rows
+        self.field, self.descending = first
+        self.positions: list[float] | None = None
+        if types.get(tuple(self.field.split("."))) is FieldType.DATETIME:
+            positions: list[float] = []
+            for row in rows:
+                value = _get(row, self.field)
+                if value is _MISSING:
+                    at = float("-inf")
+                elif value is None:
+                    at = 0.0
+                else:
+                    seconds = _seconds(value)
+                    if seconds is None:
+                        return  # not a date everywhere: no shortcut
+                    at = seconds
+                positions.append(-at if self.descending else at)
+            self.positions = positions
+
+    def candidates(self, where: object) -> list[Record]:
+        if self.positions is None:
+            return self.rows
+        bounds = _date_range(where, self.field)
+        if bounds is None:
+            return self.rows
+        low, high = (-bounds[1], -bounds[0]) if self.descending else bounds
+        return self.rows[bisect_left(self.positions, low) : bisect_right(self.positions, high)]

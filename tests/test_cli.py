@@ -1,0 +1,216 @@
+"""The command line, through the real entry point (the installed ``qwhere`` script)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_SCRIPT = Path(sys.executable).with_name("qwhere")
+QWHERE = [str(_SCRIPT)] if _SCRIPT.exists() else [shutil.which("qwhere") or "qwhere"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QWHERE_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [*QWHERE, *args], capture_output=True, text=True, timeout=120, env=environment
+    )
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[str]:
+    from qwhere.testing import serve
+
+    with serve(token="s3cret-token") as url:
+        yield url
+
+
+def test_explain_shows_the_plan() -> None:
+    result = run("explain", "status in [RUNNING, ERROR] and tags none [calibration]")
+    assert result.returncode == 0, result.stderr
+    assert '"regexp": "/^ERROR_/"' in result.stdout
+    assert "residual (checked on the client):\n  tags none [calibration]" in result.stdout
+    assert "exact: no" in result.stdout
+    assert result.stderr == ""
+
+
+def test_explain_with_other_schemas() -> None:
+    result = run("explain", "n_qubits >= 5 and operational", "--schema", "backends")
+    assert result.returncode == 0
+    assert '"configuration.n_qubits"' in result.stdout
+    raw = run("explain", "foo.bar ~ /x/", "--schema", "none")
+    assert raw.returncode == 0 and '"foo.bar"' in raw.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "status == RUNING"], "unknown status 'RUNING' (did you mean RUNNING?)"),
+        (["explain", "a == 1 andy"], "unexpected word 'andy'"),
+        (["explain", "n_qubit > 5", "--schema", "backends"], "did you mean 'n_qubits'?"),
+        (["jobs", "--where", "created > 5"], "created takes a date or time"),
+        (["jobs", "--since", "yesterday-ish"], "not 'yesterday-ish' (a string)"),
+        (["jobs", "--limit", "-1"], "must not be negative"),
+    ],
+)
+def test_bad_filters_exit_2_with_a_caret(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if "explain" in args or "--where" in args:
+        assert result.stderr.rstrip().endswith("^")
+
+
+def test_bad_arguments_exit_2() -> None:
+    result = run("jobs", "--format", "xml")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_jobs_on_the_demo_service_match_the_filter() -> None:
+    text = "status in [RUNNING, ERROR] and tags any [calibration]"
+    result = run("jobs", "--where", text, "--limit", "25", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "using the built-in demo service" in result.stderr
+    jobs = json.loads(result.stdout)
+    assert len(jobs) == 25
+    assert all(j["status"] in ("RUNNING", "ERROR") and "calibration" in j["tags"] for j in jobs)
+    created = [j["created"] for j in jobs]
+    assert created == sorted(created, reverse=True)
+
+
+def test_jobs_table_fits_80_columns_and_is_quiet_when_piped() -> None:
+    result = run("jobs", "--limit", "30")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "status", "created", "tags", "backend", "name"]
+    assert len(lines) == 31
+    assert max(len(line) for line in lines) <= 80
+    assert (
+        result.stderr.strip()
+        == "qwhere: no --url or QWHERE_URL given; using the built-in demo service"
+    )
+
+
+def test_jobs_options_and_formats(service: str) -> None:
+    env = {"QWHERE_URL": service, "QWHERE_TOKEN": "s3cret-token"}
+    result = run(
+        "jobs",
+        "--status",
+        "DONE",
+        "--status",
+        "CANCELLED",
+        "--tag",
+        "bell",
+        "--tag",
+        "ghz",
+        "--tags-operator",
+        "and",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2024-06-30",
+        "--limit",
+        "0",
+        "--ascending",
+        "--format",
+        "ndjson",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows
+    assert all(row["status"] in ("DONE", "CANCELLED") for row in rows)
+    assert all({"bell", "ghz"} <= set(row["tags"]) for row in rows)
+    assert [r["created"] for r in rows] == sorted(r["created"] for r in rows)
+    csv_out = run("jobs", "--limit", "3", "--format", "csv", env=env)
+    table = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert len(table) == 3 and set(table[0]) == {
+        "id",
+        "status",
+        "created",
+        "backend",
+        "name",
+        "tags",
+    }
+    assert "s3cret-token" not in result.stdout + result.stderr + csv_out.stderr
+
+
+def test_backends_job_and_reservations(service: str) -> None:
+    env = {"QWHERE_URL": service, "QWHERE_TOKEN": "s3cret-token"}
+    backends = run(
+        "backends",
+        "--where",
+        "operational and not simulator",
+        "--min-qubits",
+        "7",
+        "--format",
+        "json",
+        env=env,
+    )
+    assert backends.returncode == 0, backends.stderr
+    found = json.loads(backends.stdout)
+    assert found and all(b["n_qubits"] >= 7 and not b["simulator"] for b in found)
+
+    first = json.loads(run("jobs", "--limit", "1", "--format", "json", env=env).stdout)[0]
+    job = run("job", first["id"], env=env)
+    assert job.returncode == 0 and first["id"] in job.stdout
+    missing = run("job", "no-such-job", env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+
+    reservations = run("reservations", env=env)
+    assert reservations.returncode == 0
+    assert reservations.stdout.splitlines()[0].split() == ["id", "backend", "start", "end", "mode"]
+
+
+def test_network_and_auth_errors_exit_1_in_one_line(service: str) -> None:
+    dead = run("jobs", "--url", "http://127.0.0.1:9/api")
+    assert dead.returncode == 1
+    assert dead.stderr.count("\n") == 1 and "Traceback" not in dead.stderr
+    refused = run("jobs", "--url", service, "--token", "wrong-token")
+    assert refused.returncode == 1
+    assert "401" in refused.stderr and "wrong-token" not in refused.stderr
+
+
+@pytest.mark.parametrize("command", ["jobs", "backends", "job", "reservations", "explain", "serve"])
+def test_help_everywhere(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "usage: qwhere" in result.stdout
+    if command in ("jobs", "backends", "explain", "serve"):
+        assert "examples:" in result.stdout
+
+
+def test_serve_starts_and_answers() -> None:
+    import time
+
+    import requests
+
+    proc = subprocess.Popen(
+        [*QWHERE, "serve", "--port", "0", "--page-cap", "7"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.split(" at ")[1].split()[0]
+        answer = requests.get(
+            f"{url}/Jobs", params={"filter": json.dumps({"limit": 50})}, timeout=10
+        )
+        assert answer.status_code == 200 and len(answer.json()) == 7
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        time.sleep(0)
