@@ -28,9 +28,7 @@ NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 def test_design_card_plan_is_exact() -> None:
     p = plan("tags all [a, b] and name ~ /^bell/")
     assert p.exact and p.residual is None
-    assert p.where == {
-        "and": [{"and": [{"tags": "a"}, {"tags": "b"}]}, {"name": {"regexp": "/^bell/"}}]
-    }
+    assert p.where == {"and": [{"tags": "a"}, {"tags": "b"}, {"name": {"regexp": "/^bell/"}}]}
 
 
 def test_callables_stay_on_the_client() -> None:
@@ -312,3 +310,38 @@ def test_from_where_reads_dates_as_loopback_does(monkeypatch: pytest.MonkeyPatch
 def test_from_where_refuses_positions_in_lists() -> None:
     with pytest.raises(UnsupportedWhereError, match="position in a list"):
         from_where({"tags.0": "a"})
+
+
+def test_sub_millisecond_bounds_are_widened_not_dropped() -> None:
+    p = plan("created > 2024-01-01T00:00:00.000500Z", schemas.JOBS)
+    assert p.where == {"creationDate": {"gte": "2024-01-01T00:00:00.000Z"}}
+    assert not p.exact
+    accept = predicate("created > 2024-01-01T00:00:00.000500Z", schemas.JOBS)
+    assert accept({"creationDate": "2024-01-01T00:00:00.001Z"})
+    assert not accept({"creationDate": "2024-01-01T00:00:00.000Z"})
+
+
+def test_generators_are_read_once() -> None:
+    assert Q.x.in_(v for v in ["a", "b"]) == parse("x in [a, b]")
+    assert Q.tags.all(iter(["a"])) == parse("tags all [a]")
+
+
+def test_javascript_only_and_python_only_regex_syntax() -> None:
+    named = predicate(r"x ~ /(?<year>\d{4})-\k<year>/")
+    assert named({"x": "2024-2024"}) and not named({"x": "2024-2025"})
+    for python_only in (r"(?P<y>a)", r"\Ax", r"a\Z", "(?i)x", "a*+", "[]a]"):
+        with pytest.raises(ValueError, match="regular expression"):
+            Q.x.matches(python_only)
+
+
+def test_nested_objects_are_read_through_attributes() -> None:
+    class Config:
+        n_qubits = 7
+
+    class Device:
+        configuration = Config()
+
+    assert predicate("configuration.n_qubits >= 5")(Device())
+    naive = datetime(2024, 1, 1)
+    aware = predicate("t >= 2024-01-01T00:00Z")
+    assert aware({"t": naive}) == aware({"t": "2024-01-01T00:00:00"}) is True

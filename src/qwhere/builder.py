@@ -28,7 +28,7 @@ from .tree import (
     all_of,
     field_path,
 )
-from .values import coerce_value, coerce_values
+from .values import coerce_value
 
 __all__ = ["Field", "Q"]
 
@@ -99,11 +99,9 @@ class Field:
         )
 
     def _list(self, values: Iterable[object]) -> tuple[Any, ...]:
-        if isinstance(values, dict):
-            raise TypeError(f"expected a list of values, not a dict ({values!r})")
-        for v in values if not isinstance(values, str | bytes) else ():
-            _value(v)
-        return coerce_values(values)
+        if isinstance(values, dict | str | bytes) or not isinstance(values, Iterable):
+            raise TypeError(f"expected a list of values, not {values!r}")
+        return tuple(_value(v) for v in values)  # read once: generators are fine
 
     def in_(self, values: Iterable[object]) -> Expr:
         """The field equals one of ``values``."""

@@ -21,11 +21,11 @@ attributes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .jsregex import JsRegex, literal_prefix
 from .resolve import Types, prepare
 from .tree import (
     And,
@@ -41,11 +41,10 @@ from .tree import (
     Or,
     Quantified,
     Test,
-    python_flags,
 )
 from .values import Scalar
 
-__all__ = ["MISSING", "Record", "js_regex", "predicate", "read_datetime"]
+__all__ = ["MISSING", "Record", "predicate", "read_datetime"]
 
 Record = Any
 
@@ -63,8 +62,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def read_datetime(value: object) -> datetime | None:
     """A record's date as an aware datetime: ISO strings, datetimes, epoch milliseconds."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.astimezone(UTC)
+    if isinstance(value, datetime):  # a record's naive date-time is UTC, as its ISO text is
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -88,95 +87,6 @@ def js_compare(a: str, b: str) -> int:
         )
         return (a_key > b_key) - (a_key < b_key)
     return (a > b) - (a < b)
-
-
-_LITERAL_PREFIX = re.compile(r"\^((?:[^\\.^$*+?{}\[\]|()]|\\[^A-Za-z0-9])*)")
-_JS_SPACE = (
-    "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
-)
-_WORD = "A-Za-z0-9_"
-_CLASS_ESCAPES = {"d": "0-9", "w": _WORD, "s": _JS_SPACE}
-_OUTSIDE_ESCAPES = {
-    "d": "[0-9]",
-    "D": "[^0-9]",
-    "w": f"[{_WORD}]",
-    "W": f"[^{_WORD}]",
-    "s": f"[{_JS_SPACE}]",
-    "S": f"[^{_JS_SPACE}]",
-    "b": f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))",
-    "B": f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
-}
-
-
-def utf16_units(text: str) -> str:
-    """``text`` with every astral character split into its surrogate pair (JavaScript's view)."""
-    if text.isascii() or max(text) <= "\uffff":
-        return text
-    raw = text.encode("utf-16-le", "surrogatepass")
-    return "".join(chr(int.from_bytes(raw[i : i + 2], "little")) for i in range(0, len(raw), 2))
-
-
-class JsRegex:
-    """A JavaScript regular expression (no ``u`` flag) evaluated in Python.
-
-    JavaScript matches UTF-16 code units: ``/^.$/`` does not match an emoji. Strings with
-    astral characters are searched in their surrogate-pair form, with the pattern likewise.
-    """
-
-    __slots__ = ("bmp", "units")
-
-    def __init__(self, pattern: str, flags: str) -> None:
-        self.bmp = js_regex(pattern, flags)
-        self.units = js_regex(utf16_units(pattern), flags)
-
-    def search(self, text: str) -> bool:
-        if text.isascii() or max(text) <= "\uffff":
-            return self.bmp.search(text) is not None
-        return self.units.search(utf16_units(text)) is not None
-
-
-def js_regex(pattern: str, flags: str) -> re.Pattern[str]:
-    """Compile a JavaScript-flavoured pattern so Python matches what JavaScript matches.
-
-    ``\\d \\w \\s \\b`` are ASCII/JavaScript classes, ``.`` stops at every JavaScript
-    line terminator, and ``$`` (without ``m``) matches only at the very end.
-    """
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if in_class and nxt in _CLASS_ESCAPES:
-                out.append(_CLASS_ESCAPES[nxt])
-            elif not in_class and nxt in _OUTSIDE_ESCAPES:
-                out.append(_OUTSIDE_ESCAPES[nxt])
-            else:
-                out.append(ch + nxt)
-            i += 2
-            continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-            out.append(ch)
-        elif ch == "[":
-            in_class = True
-            out.append(ch)
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("^")
-                i += 1
-            if pattern[i + 1 : i + 2] == "]":  # a leading ] is literal in Python, empty in JS
-                out.append("\\]")
-                i += 1
-        elif ch == "." and "s" not in flags:
-            out.append("[^\\n\\r\\u2028\\u2029]")
-        elif ch == "$" and "m" not in flags:
-            out.append("(?!(?s:.))")
-        else:
-            out.append(ch)
-        i += 1
-    return re.compile("".join(out), python_flags(flags))
 
 
 class _AttributeView:
@@ -203,13 +113,18 @@ def as_record(obj: object) -> Mapping[str, Any] | _AttributeView:
     return _AttributeView(obj)
 
 
+_PLAIN = (str, int, float, bool, list, tuple, type(None), _Missing)
+
+
 def get_path(record: Any, path: FieldPath) -> Any:
+    """The value at a dotted path; nested objects are read like records, lists end the path."""
     value = record
     for part in path:
-        if isinstance(value, Mapping | _AttributeView):
-            value = value.get(part, MISSING)
-        else:
-            return MISSING
+        if not isinstance(value, Mapping | _AttributeView):
+            if isinstance(value, _PLAIN):
+                return MISSING
+            value = as_record(value)
+        value = value.get(part, MISSING)
     return value
 
 
@@ -342,10 +257,10 @@ class PythonGenerator(Generator[str]):
 
     def match(self, node: Match) -> str:
         v = self.var()
-        prefix = _LITERAL_PREFIX.fullmatch(node.pattern)
-        if prefix is not None and not node.flags and prefix.group(1):
+        prefix = literal_prefix(node.pattern) if not node.flags else None
+        if prefix is not None:
             # /^literal/ (e.g. the ERROR_ statuses): a prefix test, no regex engine
-            c = self.const(re.sub(r"\\(.)", r"\1", prefix.group(1)))
+            c = self.const(prefix)
             return self.some(
                 v, node.field, lambda e: f"({e}.__class__ is str and {e}.startswith({c}))"
             )

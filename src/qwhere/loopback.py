@@ -24,14 +24,14 @@ the code every LoopBack server runs):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from .errors import FilterTypeError, FilterValueError
+from .jsregex import dot_matches_all
 from .schema import FieldType
 from .text import format_field
 from .tree import (
@@ -59,36 +59,6 @@ _OPERATOR_KEYS = frozenset({"and", "or", "nor", "not"})
 _ORDER_OPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _NEGATED_ORDER = {"<": "gte", "<=": "gt", ">": "lte", ">=": "lt"}
 _NOTHING: Where = {"or": []}
-# Python-only regular-expression syntax that JavaScript rejects or reads differently.
-_NOT_PORTABLE = re.compile(r"\(\?[PL#>(aiLmsux-]|\\[AZzG]|[*+?}]\+")
-
-
-def _dot_matches_all(pattern: str) -> str:
-    """Rewrite every ``.`` outside a character class as ``[\\s\\S]`` (the ``s`` flag's meaning)."""
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("[^")
-                i += 2
-                continue
-        elif ch == ".":
-            out.append("[\\s\\S]")
-            i += 1
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 @attrs.frozen
@@ -140,8 +110,13 @@ def field_key(path: FieldPath) -> str:
     return key
 
 
-def _and(parts: list[Where]) -> Where:
-    parts = [p for p in parts if p != {}]
+def conjunction(parts: list[Where]) -> Where:
+    """``{"and": parts}`` flattened, without the parts that say nothing."""
+    flat: list[Where] = []
+    for part in parts:
+        nested = part.get("and") if len(part) == 1 else None
+        flat.extend(nested if isinstance(nested, list) and nested else [part])
+    parts = [p for p in flat if p != {}]
     if not parts:
         return {}
     return parts[0] if len(parts) == 1 else {"and": parts}
@@ -199,12 +174,27 @@ class LoopBackGenerator(Generator[Pushed]):
             if self.kind(node.field) is FieldType.STRING_LIST:
                 return _superset("LoopBack raises on a null test of a list field")
             return _exact({key: None})
+        if isinstance(value, datetime) and value.microsecond % 1000 and len(node.field) == 1:
+            return self._widened(key, op, value)
         (sent,) = self.values(node.field, (value,))
         if op == "==":
             return _exact({key: sent})  # the plain form: {"eq": v} fails on dotted paths
         if op == "!=":
             return _exact({key: {"neq": sent}})
         return _exact({key: {_ORDER_OPS[op]: sent}})
+
+    def _widened(self, key: str, op: str, value: datetime) -> Pushed:
+        """A sub-millisecond bound: send the enclosing milliseconds, finish on the client."""
+        floor = value.replace(microsecond=value.microsecond // 1000 * 1000)
+        low, high = json_value(floor), json_value(floor + timedelta(milliseconds=1))
+        reason = "JavaScript dates keep milliseconds; the bound is widened to them"
+        if op in (">", ">="):
+            return Pushed({key: {"gte": low}}, False, reason)
+        if op in ("<", "<="):
+            return Pushed({key: {"lte": high}}, False, reason)
+        if op == "==":
+            return Pushed({key: {"between": [low, high]}}, False, reason)
+        return _superset(reason)
 
     def in_(self, node: In) -> Pushed:
         if not node.values:
@@ -219,7 +209,7 @@ class LoopBackGenerator(Generator[Pushed]):
         if node.quantifier == "any":
             return _exact({key: {"inq": sent}})
         if node.quantifier == "all":
-            return _exact(_and([{key: v} for v in sent]))
+            return _exact(conjunction([{key: v} for v in sent]))
         if self.scalar(node.field):
             return _exact({key: {"nin": sent}})
         return _superset(
@@ -230,11 +220,9 @@ class LoopBackGenerator(Generator[Pushed]):
         key = field_key(node.field)
         if self.kind(node.field) not in (None, FieldType.STRING, FieldType.STRING_LIST):
             raise FilterTypeError(f"~ matches text; {format_field(node.field)} is not text")
-        if _NOT_PORTABLE.search(node.pattern):
-            return _superset("the pattern uses syntax JavaScript does not share")
         pattern, flags = node.pattern, node.flags
         if "s" in flags:  # LoopBack refuses the s flag: spell its dot out instead
-            pattern, flags = _dot_matches_all(pattern), flags.replace("s", "")
+            pattern, flags = dot_matches_all(pattern), flags.replace("s", "")
         if len(node.field) > 1:
             if flags:
                 return _superset("LoopBack ignores regex flags on a dotted path")
@@ -260,7 +248,7 @@ class LoopBackGenerator(Generator[Pushed]):
     def and_(self, node: And) -> Pushed:
         parts = [self.generate(op) for op in node.operands]
         reasons = "; ".join(p.reason for p in parts if p.reason)
-        return Pushed(_and([p.where for p in parts]), all(p.exact for p in parts), reasons)
+        return Pushed(conjunction([p.where for p in parts]), all(p.exact for p in parts), reasons)
 
     def or_(self, node: Or) -> Pushed:
         parts = [self.generate(op) for op in node.operands]

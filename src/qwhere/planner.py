@@ -3,7 +3,7 @@
 >>> from qwhere import plan, Q
 >>> p = plan("tags all [a, b] and name ~ /^bell/")
 >>> p.where
-{'and': [{'and': [{'tags': 'a'}, {'tags': 'b'}]}, {'name': {'regexp': '/^bell/'}}]}
+{'and': [{'tags': 'a'}, {'tags': 'b'}, {'name': {'regexp': '/^bell/'}}]}
 >>> p.exact
 True
 """
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .loopback import LoopBackGenerator
+from .loopback import LoopBackGenerator, conjunction
 from .resolve import Types, prepare, to_nnf
 from .tree import And, Expr, FieldPath, all_of
 
@@ -117,7 +117,7 @@ def plan(
             wheres.append(pushed.where)
         if not pushed.exact:
             residual.append(conjunct)
-    where: dict[str, Any] = {} if not wheres else wheres[0] if len(wheres) == 1 else {"and": wheres}
+    where = conjunction(wheres)
     return Plan(
         where=where,
         residual=all_of(*residual) if residual else None,

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import attrs
 
+from .jsregex import JsRegex, check_portable
 from .values import Scalar, check_scalar, value_key
 
 __all__ = [
@@ -204,19 +205,13 @@ class Match(Expr):
         if not self.pattern:  # flags cannot change what an empty pattern matches
             object.__setattr__(self, "flags", "")
         try:
-            re.compile(self.pattern, python_flags(self.flags))
-        except re.error as exc:
+            check_portable(self.pattern)
+            JsRegex(self.pattern, self.flags)
+        except (re.error, ValueError, IndexError) as exc:
             raise ValueError(f"invalid regular expression /{self.pattern}/: {exc}") from None
 
     def __repr__(self) -> str:
         return f"Match({'.'.join(self.field)!r}, {self.pattern!r}, {self.flags!r})"
-
-
-def python_flags(flags: str) -> int:
-    result = 0
-    for flag in flags:
-        result |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}[flag]
-    return result
 
 
 @attrs.frozen(repr=False)

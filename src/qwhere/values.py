@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypeAlias
 
@@ -110,12 +109,6 @@ def coerce_value(value: object) -> Scalar:
             return check_scalar(value.value)
         return value.name
     return check_scalar(value)
-
-
-def coerce_values(values: Iterable[object]) -> tuple[Scalar, ...]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise TypeError(f"expected a list of values, not {values!r}")
-    return tuple(coerce_value(v) for v in values)
 
 
 def local_timezone() -> tzinfo:
