@@ -674,23 +674,30 @@ class _Lister(Generic[T]):
             return False
         need = self._need()
         page = self.stats.largest_page or self.page_size
+        if need is not None and not self.exact:
+            return False  # how far `limit` reaches is unknown when the client filters too
         return need is None or need > 4 * page
 
     def _probe_query(self, head: _Segment) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(far end, remaining count) queries for the dated records after ``head``'s cursor."""
+        """(far end, remaining count) queries for the dated records after ``head``'s cursor.
+
+        With a ``limit`` (exact filters only), the far end is the last record the limit
+        reaches (one request with a skip), so the concurrent walk fetches no more than needed.
+        """
         assert head.cursor is not None
         f = self.field
         op = "lt" if self.descending else "gt"
         at = head.cursor.text
         after = {"or": [{f: {op: at}}, {"and": [{f: at}, {"id": {op: head.cursor.ident}}]}]}
         where = {"and": [self.where, after]} if self.where else after
+        need = self._need()
+        fields = {f: True, "id": True}
+        if need is not None:
+            d = self._direction()
+            last = {"where": where, "order": f"{f} {d}, id {d}", "skip": need - 1, "limit": 1}
+            return {**last, "fields": fields}, where
         back = "ASC" if self.descending else "DESC"
-        far = {
-            "where": where,
-            "order": f"{f} {back}, id {back}",
-            "limit": 1,
-            "fields": {f: True, "id": True},
-        }
+        far = {"where": where, "order": f"{f} {back}, id {back}", "limit": 1, "fields": fields}
         return far, where
 
     def _go_concurrent(self, head: _Segment) -> None:
@@ -716,6 +723,9 @@ class _Lister(Generic[T]):
             pool.shutdown(wait=False)
             raise ProtocolError(f'GET {self.path}/count: expected {{"count": n}}, not {counted!r}')
         page = self.stats.largest_page or self.page_size
+        need = self._need()
+        if need is not None:
+            remaining = min(remaining, need)
         if not far_records or remaining <= 4 * page:
             pool.shutdown(wait=False)
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -133,8 +134,20 @@ class DemoService:
         self._inserted = 0
         self._insert_rng = random.Random(f"inserts:{seed}")
         self.log: list[LoggedRequest] = []
+        self.in_flight = 0
+        #: the most requests the service was answering at the same moment
+        self.peak_in_flight = 0
 
     # -- for tests -----------------------------------------------------------------------------
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def request_count(self, route: str | None = None) -> int:
         """How many requests arrived (for ``route`` only, e.g. ``"/Jobs"``), faults included."""
@@ -261,6 +274,13 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (timed out, closed) is normal here: no traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     def close_connections(self) -> None:
         with self.connections_lock:
             for conn in list(self.connections):
@@ -291,6 +311,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         service = self.server.service
+        service._enter()
+        try:
+            self._get(service)
+        finally:
+            service._leave()
+
+    def _get(self, service: DemoService) -> None:
         number = service.next_number()
         if service.latency:
             time.sleep(service.latency)
