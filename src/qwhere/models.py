@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import attrs
 
@@ -21,6 +21,21 @@ from .status import JobStatus, from_api
 if TYPE_CHECKING:
     from .service import BackendService
     from .tree import Expr
+
+
+class JobFilters(TypedDict, total=False):
+    """The job filters every ``jobs``-like method takes (see :meth:`BackendService.jobs`)."""
+
+    status: JobStatus | str | Sequence[JobStatus | str] | None
+    job_name: str | None
+    start_datetime: datetime | None
+    end_datetime: datetime | None
+    job_tags: Sequence[str] | None
+    job_tags_operator: str
+    experiment_id: str | None
+    db_filter: Mapping[str, Any] | None
+    where: str | Expr | None
+
 
 __all__ = [
     "Backend",
@@ -217,91 +232,29 @@ class Backend:
         self,
         limit: int | None = 10,
         skip: int = 0,
-        status: JobStatus | str | Sequence[JobStatus | str] | None = None,
-        job_name: str | None = None,
-        start_datetime: datetime | None = None,
-        end_datetime: datetime | None = None,
-        job_tags: Sequence[str] | None = None,
-        job_tags_operator: str = "OR",
-        experiment_id: str | None = None,
         descending: bool = True,
-        db_filter: Mapping[str, Any] | None = None,
-        where: str | Expr | None = None,
+        **filters: Unpack[JobFilters],
     ) -> list[Job]:
         """This backend's jobs: :meth:`BackendService.jobs` without ``backend_name``."""
         return self._require_service().jobs(
-            limit=limit,
-            skip=skip,
-            backend_name=self.name,
-            status=status,
-            job_name=job_name,
-            start_datetime=start_datetime,
-            end_datetime=end_datetime,
-            job_tags=job_tags,
-            job_tags_operator=job_tags_operator,
-            experiment_id=experiment_id,
-            descending=descending,
-            db_filter=db_filter,
-            where=where,
+            limit=limit, skip=skip, descending=descending, backend_name=self.name, **filters
         )
 
     def iter_jobs(
         self,
         limit: int | None = None,
         skip: int = 0,
-        status: JobStatus | str | Sequence[JobStatus | str] | None = None,
-        job_name: str | None = None,
-        start_datetime: datetime | None = None,
-        end_datetime: datetime | None = None,
-        job_tags: Sequence[str] | None = None,
-        job_tags_operator: str = "OR",
-        experiment_id: str | None = None,
         descending: bool = True,
-        db_filter: Mapping[str, Any] | None = None,
-        where: str | Expr | None = None,
+        **filters: Unpack[JobFilters],
     ) -> Iterator[Job]:
         """Lazily, this backend's jobs (see :meth:`BackendService.iter_jobs`)."""
         return self._require_service().iter_jobs(
-            limit=limit,
-            skip=skip,
-            backend_name=self.name,
-            status=status,
-            job_name=job_name,
-            start_datetime=start_datetime,
-            end_datetime=end_datetime,
-            job_tags=job_tags,
-            job_tags_operator=job_tags_operator,
-            experiment_id=experiment_id,
-            descending=descending,
-            db_filter=db_filter,
-            where=where,
+            limit=limit, skip=skip, descending=descending, backend_name=self.name, **filters
         )
 
-    def count_jobs(
-        self,
-        status: JobStatus | str | Sequence[JobStatus | str] | None = None,
-        job_name: str | None = None,
-        start_datetime: datetime | None = None,
-        end_datetime: datetime | None = None,
-        job_tags: Sequence[str] | None = None,
-        job_tags_operator: str = "OR",
-        experiment_id: str | None = None,
-        db_filter: Mapping[str, Any] | None = None,
-        where: str | Expr | None = None,
-    ) -> int:
+    def count_jobs(self, **filters: Unpack[JobFilters]) -> int:
         """How many of this backend's jobs match (see :meth:`BackendService.count_jobs`)."""
-        return self._require_service().count_jobs(
-            backend_name=self.name,
-            status=status,
-            job_name=job_name,
-            start_datetime=start_datetime,
-            end_datetime=end_datetime,
-            job_tags=job_tags,
-            job_tags_operator=job_tags_operator,
-            experiment_id=experiment_id,
-            db_filter=db_filter,
-            where=where,
-        )
+        return self._require_service().count_jobs(backend_name=self.name, **filters)
 
     def retrieve_job(self, job_id: str) -> Job:
         """The job ``job_id``, which must have run on this backend (else JobNotFoundError)."""
