@@ -1,7 +1,8 @@
 """Text -> tree: the Lark parser (LALR, grammar/filter.lark) and its Transformer.
 
 The parser is built once per process (from a per-user cache when possible) and
-transforms while it parses. ``parse`` caches its results: trees are immutable,
+transforms while it parses; :class:`FastLexer` scans for it with one regular expression
+made from the grammar's terminals. ``parse`` caches its results: trees are immutable,
 and relative times (``now - 7d``) stay relative in them, so a cached tree never
 freezes the clock. Every failure is a :class:`~qwhere.errors.FilterSyntaxError`
 (or, with a schema, another :class:`~qwhere.errors.FilterError`) pointing at the
@@ -14,13 +15,25 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Callable
+import stat
+import sys
+from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
+from copy import copy
 from datetime import date, datetime
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+import lark
+from lark import Lark, Token, Transformer
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+from lark.lexer import BasicLexer, ContextualLexer, Lexer, LexerState
+from lark.utils import TextSlice
 
 from .errors import FilterError, FilterSyntaxError, FilterValueError
 from .tree import (
@@ -41,74 +54,259 @@ from .tree import (
 from .values import UNIT_SECONDS, RelativeTime, Scalar
 
 if TYPE_CHECKING:
-    from lark import Lark, Token
+    from pathlib import Path
+
+    from lark.common import LexerConf
+    from lark.parsers.lalr_parser_state import ParserState
 
     from .schema import Schema
 
 __all__ = ["grammar_path", "grammar_text", "parse"]
 
 _PARSE_CACHE_SIZE = 1024
+#: Part of the cache file's name: bump it to set every user's parser cache aside.
+_CACHE_FORMAT = "2"
 
 
 def grammar_path() -> Path:
     """The shipped grammar: inside the installed package, or the checkout's ``grammar/``."""
+    from pathlib import Path
+
+    return Path(_grammar_file())
+
+
+def _grammar_file() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (
+        os.path.join(here, "grammar", "filter.lark"),  # the wheel (hatchling force-include)
+        os.path.join(here, os.pardir, os.pardir, "grammar", "filter.lark"),  # a checkout
+    ):
+        if os.path.isfile(candidate):  # editable installs do not see the force-include
+            return os.path.normpath(candidate)
+    from importlib import resources  # an unusual loader (a zip file, ...)
+
     packaged = resources.files("qwhere").joinpath("grammar", "filter.lark")
     if packaged.is_file():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "grammar" / "filter.lark"
-    if checkout.is_file():  # editable installs do not see hatchling's force-include
-        return checkout
+        return str(packaged)
     raise FileNotFoundError("qwhere's grammar (grammar/filter.lark) is missing from the install")
 
 
 @lru_cache(maxsize=1)
 def grammar_text() -> str:
-    return grammar_path().read_text(encoding="utf-8")
+    with open(_grammar_file(), encoding="utf-8") as f:
+        return f.read()
 
 
 def _cache_file(text: str) -> str | None:
-    """A per-user parser cache file (never the shared temp dir; lark-parser/lark#1628)."""
-    import lark
+    """The per-user parser cache file for grammar ``text``, or None when there is no safe one.
 
+    Never the shared temp dir (lark-parser/lark#1628): ``$XDG_CACHE_HOME/qwhere`` or
+    ``~/.cache/qwhere``, a folder that must be ours and closed to others. The cache is a
+    pickle (loading it runs code), so a file there that is not a plain file of ours, closed
+    to others, is never loaded: it is removed, and the parser rebuilt in its place.
+    """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "qwhere"
+    folder = os.path.join(base, "qwhere")
+    key = f"{_CACHE_FORMAT}\0{lark.__version__}\0{sys.version_info[:2]}\0{text}"
+    name = f"filter-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lark.cache"
+    path = os.path.join(folder, name)
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o022:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _private(os.stat(folder)):
             return None
+        try:
+            found = os.lstat(path)
+        except FileNotFoundError:
+            return path
+        if not (stat.S_ISREG(found.st_mode) and _private(found)):
+            os.unlink(path)  # someone else's, a link, or writable by others: never load it
     except OSError:
         return None
-    digest = hashlib.sha256(f"{lark.__version__}\0{text}".encode()).hexdigest()[:16]
-    return str(folder / f"filter-{digest}.lark.cache")
+    return path
+
+
+def _private(st: os.stat_result) -> bool:
+    """Ours, and no one else may write to it (where the system has POSIX owners)."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows: a per-user folder, ACLs
+        return True
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
     """The process-wide LALR parser (built once; loaded from the per-user cache if present)."""
-    from lark import Lark
-
     text = grammar_text()
+    cache = _cache_file(text) if os.environ.get("QWHERE_NO_PARSER_CACHE") is None else None
+    return _build_parser(text, cache)
+
+
+def _build_parser(text: str, cache: str | None) -> Lark:
+    """Lark's LALR parser for ``text`` with qwhere's lexer and transformer, using ``cache``.
+
+    Lark checks a cache file's key (grammar, options, lark and Python versions) before it
+    uses it, and rebuilds and rewrites a stale or unreadable one. A new file is written
+    beside its final name, closed to others, then put in place in one step, so a process
+    starting at the same time never reads half of it.
+    """
     options: dict[str, Any] = {
         "parser": "lalr",
-        "lexer": "contextual",
+        "lexer": FastLexer,
         "maybe_placeholders": False,
-        "transformer": _make_transformer(),
+        "transformer": _BuildTree(),
     }
-    cache = _cache_file(text) if os.environ.get("QWHERE_NO_PARSER_CACHE") is None else None
-    if cache is not None:
-        try:
-            return Lark(text, cache=cache, **options)
-        except (OSError, EOFError, ValueError):
-            with contextlib.suppress(OSError):  # a corrupt cache file: rebuild without it
-                os.unlink(cache)
-    return Lark(text, **options)
+    if cache is None:
+        return Lark(text, **options)
+    if os.path.exists(cache):
+        return Lark(text, cache=cache, **options)
+    partial = f"{cache}.{os.getpid()}.tmp"
+    parser = Lark(text, cache=partial, **options)
+    with contextlib.suppress(OSError):
+        os.chmod(partial, 0o600)
+        os.replace(partial, cache)
+    with contextlib.suppress(OSError):
+        os.unlink(partial)  # left over only if it could not be put in place
+    return parser
 
 
 def build_strict_parser() -> Lark:
     """The grammar built with ``strict=True`` (needs ``interegular``; used by the tests)."""
-    from lark import Lark
-
     return Lark(grammar_text(), parser="lalr", lexer="contextual", strict=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the lexer
+
+
+class FastLexer(Lexer):
+    """Lark's contextual lexer, with one master regular expression for the common case.
+
+    The expression is made from the grammar's own terminals, ranked exactly as lark ranks
+    them (priority, width, name), after the ignored ones (white space; no token can start
+    with it, see tests/test_parser_speed_guards.py). A token it finds is the token lark's
+    contextual lexer would find *if* the parser can take it in its current state (the
+    terminals of that row of the parse table): the contextual lexer tries just those
+    terminals, in the same order, so its first match is the same. When the parser cannot
+    take the token, or nothing matches, lark's own contextual lexer carries on from that
+    point, so every error (and any token only a narrower context would produce) is lark's.
+    Lines and columns are only counted when the text has a newline.
+    """
+
+    __future_interface__ = 2
+
+    def __init__(self, conf: LexerConf) -> None:
+        conf = copy(conf)
+        # Validation (and interegular's collision check) belongs to the strict build in the
+        # tests; lark skips it too when it loads a parser from its cache.
+        conf.skip_validation = True
+        self._conf = conf
+        self._contextual: ContextualLexer | None = None
+        self._match: Callable[[str, int, int], re.Match[str] | None] | None = None
+        ranked = BasicLexer(conf).terminals  # lark's order: priority, max width, length, name
+        try:  # how lark treats string terminals that a regexp terminal also matches
+            from lark.lexer import _create_unless
+        except ImportError:  # pragma: no cover - then lark's lexer does all the work
+            return
+        unless: Any = _create_unless
+        terminals, retype = unless(ranked, conf.g_regex_flags, conf.re_module, False)
+        if retype or conf.use_bytes or conf.callbacks:
+            return  # such terminals (or bytes, or lexer callbacks): lark's lexer does it all
+        ignore = set(conf.ignore)
+        skip = "|".join(t.pattern.to_regexp() for t in terminals if t.name in ignore)
+        alternatives = "|".join(
+            f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals if t.name not in ignore
+        )
+        # (?:skip)*+ is possessive: white space is never given back to a token. \Z (no group)
+        # matches the white space at the end of the text.
+        pattern = (f"(?:{skip})*+" if skip else "") + f"(?:{alternatives}|\\Z)"
+        self._match = conf.re_module.compile(pattern, conf.g_regex_flags).match
+
+    def _fallback(self, parser_state: ParserState[int]) -> ContextualLexer:
+        if self._contextual is None:
+            table = parser_state.parse_conf.parse_table
+            states: dict[int, Collection[str]] = {i: list(row) for i, row in table.states.items()}
+            self._contextual = ContextualLexer(self._conf, states)
+        return self._contextual
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        source: Any = lexer_state.text
+        if type(source) is _Source:  # qwhere's own parse: the whole text, from the start
+            text, end, pos, line, line_start, last = source.text, len(source.text), 0, 1, 0, None
+        else:  # a str or TextSlice, as lark hands it over
+            counter = lexer_state.line_ctr
+            text, end, last = source.text, source.end, lexer_state.last_token
+            pos, line, line_start = counter.char_pos, counter.line, counter.line_start_pos
+        match = self._match
+        if match is not None and isinstance(text, str):
+            states = parser_state.parse_conf.states
+            stack = parser_state.state_stack
+            multiline = "\n" in text
+            new = str.__new__
+            while True:
+                m = match(text, pos, end)
+                if m is None:
+                    break  # nothing matches here: lark reports it
+                kind = m.lastgroup
+                if kind is None:  # only white space was left
+                    return
+                if kind not in states[stack[-1]]:
+                    break  # the parser cannot take it: see what the contextual lexer makes of it
+                value = m.group(kind)
+                stop = m.end()
+                start = stop - len(value)
+                tok = new(Token, value)
+                tok.type = kind
+                tok.value = value
+                tok.start_pos = start
+                tok.end_pos = stop
+                if multiline and text.find("\n", pos, stop) >= 0:
+                    line, line_start = _place(tok, text, pos, line, line_start)
+                else:
+                    tok.line = tok.end_line = line
+                    tok.column = start - line_start + 1
+                    tok.end_column = stop - line_start + 1
+                pos = stop
+                last = tok
+                yield tok
+        # Lark's contextual lexer takes over where this one stopped.
+        state = (
+            lexer_state if lexer_state.line_ctr is not None else LexerState(TextSlice(text, 0, end))
+        )
+        counter = state.line_ctr
+        counter.char_pos, counter.line, counter.line_start_pos = pos, line, line_start
+        counter.column = pos - line_start + 1
+        state.last_token = last
+        yield from self._fallback(parser_state).lex(state, parser_state)
+
+
+class _Source:
+    """Filter text for qwhere's lark parser. Lark hands any input that is not a string to
+    a custom lexer as it is, so :class:`FastLexer` reads the text without the ``TextSlice``
+    and ``LineCounter`` lark would build for a plain string."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _place(tok: Token, text: str, pos: int, line: int, line_start: int) -> tuple[int, int]:
+    """Set the lines and columns of ``tok`` when newlines precede or fill it.
+
+    ``line``/``line_start`` hold at ``pos`` (where the scan began, before the white space);
+    returns them for the end of the token. Lines and columns count as lark's LineCounter.
+    """
+    start, stop = tok.start_pos or 0, tok.end_pos or 0
+    newlines = text.count("\n", pos, start)
+    if newlines:
+        line += newlines
+        line_start = text.rindex("\n", pos, start) + 1
+    tok.line, tok.column = line, start - line_start + 1
+    newlines = text.count("\n", start, stop)
+    if newlines:
+        line += newlines
+        line_start = text.rindex("\n", start, stop) + 1
+    tok.end_line, tok.end_column = line, stop - line_start + 1
+    return line, line_start
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,9 +363,12 @@ def _unquote(token: Token) -> str:
     return _ESCAPE_RE.sub(replace, body)
 
 
+_INTEGER = re.compile(r"-?\d+").fullmatch
+
+
 def _number(token: Token) -> int | float:
     text = str(token)
-    if re.fullmatch(r"-?\d+", text):
+    if _INTEGER(text):
         return int(text)
     result = float(text)
     if result in (float("inf"), float("-inf")):
@@ -215,133 +416,136 @@ _VALUE: dict[str, Callable[[Token], Scalar]] = {
 }
 
 
-class _Field:
-    """A field as written: its path and where it starts (for schema errors)."""
-
-    __slots__ = ("path", "token")
-
-    def __init__(self, path: FieldPath, token: Token) -> None:
-        self.path = path
-        self.token = token
-
-
-class _Value:
-    __slots__ = ("token", "value")
-
-    def __init__(self, value: Scalar, token: Token) -> None:
-        self.value = value
-        self.token = token
-
-
 #: The schema of the parse in progress (the transformer runs inside Lark's parser).
 _SCHEMA: ContextVar[Schema | None] = ContextVar("qwhere_parse_schema", default=None)
 
+#: A field as written: its path and the token it starts with (for schema errors).
+_Field = tuple[FieldPath, Token]
 
-def _make_transformer() -> Any:
-    from lark import Transformer
 
-    class BuildTree(Transformer):  # type: ignore[type-arg]
-        """One method per grammar rule; each returns a tree node (or a piece of one)."""
+def _field(written: Token | _Field) -> _Field:
+    """A condition's field: a bare NAME token (``status``, ``backend.name``), or what the
+    ``field`` rule made of a path with quoted parts."""
+    if type(written) is tuple:
+        return written
+    name = cast(Token, written)
+    return tuple(name.split(".")), name  # a NAME has no empty parts
 
-        def _leaf(self, build: Callable[[], Expr], field: _Field, *values: _Value) -> Expr:
-            try:
-                node = build()
-            except (TypeError, ValueError) as exc:
-                raise _Fault(str(exc), values[-1].token if values else field.token) from None
-            schema = _SCHEMA.get()
-            if schema is None:
-                return node
-            try:
-                return schema.bind_leaf(node)
-            except FilterError as exc:
-                culprit = field.token
-                if values and exc.value_index is not None:
-                    culprit = values[min(exc.value_index, len(values) - 1)].token
-                raise _Fault(exc, culprit) from None
 
-        def or_expr(self, children: list[Expr]) -> Expr:
-            return any_of(*children)
+def _bind(node: Expr, field: _Field, values: tuple[Token, ...] = ()) -> Expr:
+    """``node`` checked against the schema of the parse in progress (if any)."""
+    schema = _SCHEMA.get()
+    if schema is None:
+        return node
+    try:
+        return schema.bind_leaf(node)
+    except FilterError as exc:
+        culprit = field[1]
+        if values and exc.value_index is not None:
+            culprit = values[min(exc.value_index, len(values) - 1)]
+        raise _Fault(exc, culprit) from None
 
-        def and_expr(self, children: list[Expr]) -> Expr:
-            return all_of(*children)
 
-        def not_(self, children: list[Expr]) -> Expr:
-            return Not(children[0])
+def _built(build: Callable[..., Expr], culprit: Token, *args: Any) -> Expr:
+    """``build(*args)``; a value the tree refuses is reported at ``culprit``."""
+    try:
+        return build(*args)
+    except (TypeError, ValueError) as exc:
+        raise _Fault(str(exc), culprit) from None
 
-        def everything(self, _children: list[Token]) -> Expr:
-            return TRUE
 
-        def nothing(self, _children: list[Token]) -> Expr:
-            return FALSE
+class _BuildTree(Transformer):  # type: ignore[type-arg]
+    """One method per grammar rule (or alias); each returns a tree node or a piece of one.
 
-        def field(self, children: list[Token]) -> _Field:
-            parts: list[str] = []
-            for tok in children:
-                text = _unquote(tok) if tok.type == "STRING" else str(tok)
-                if not text:
-                    raise _Fault("a field name cannot be empty", tok, FilterSyntaxError)
-                parts.extend(text.split("."))
-            if any(not p for p in parts):
-                raise _Fault("empty part in a dotted field name", children[0], FilterSyntaxError)
-            return _Field(tuple(parts), children[0])
+    Lark calls them while it parses (no parse tree is built). ``value`` converts its token
+    in place (``token.value`` becomes the Python value), so a bad value is reported as soon
+    as it is read; the conditions read ``token.value``.
+    """
 
-        def value(self, children: list[Token]) -> _Value:
-            tok = children[0]
-            return _Value(_VALUE[tok.type](tok), tok)
+    def or_expr(self, children: list[Expr]) -> Expr:
+        return any_of(*children)
 
-        def items(self, children: list[_Value]) -> list[_Value]:
-            return children
+    def and_expr(self, children: list[Expr]) -> Expr:
+        return all_of(*children)
 
-        def compare(self, c: list[Any]) -> Expr:
-            field, op, val = c
-            return self._leaf(lambda: Compare(field.path, op.value, val.value), field, val)
+    def not_(self, children: list[Expr]) -> Expr:
+        return Not(children[0])
 
-        def in_(self, c: list[Any]) -> Expr:
-            field, vals = c
-            return self._leaf(lambda: In(field.path, [v.value for v in vals]), field, *vals)
+    def everything(self, _children: list[Token]) -> Expr:
+        return TRUE
 
-        def not_in(self, c: list[Any]) -> Expr:
-            return Not(self.in_(c))
+    def nothing(self, _children: list[Token]) -> Expr:
+        return FALSE
 
-        def quantified(self, c: list[Any]) -> Expr:
-            field, quant, vals = c
-            return self._leaf(
-                lambda: Quantified(field.path, quant.value.lower(), [v.value for v in vals]),
-                field,
-                *vals,
+    def field(self, children: list[Token]) -> _Field:
+        parts: list[str] = []
+        for tok in children:
+            text = _unquote(tok) if tok.type == "STRING" else str(tok)
+            if not text:
+                raise _Fault("a field name cannot be empty", tok, FilterSyntaxError)
+            parts.extend(text.split("."))
+        if any(not p for p in parts):
+            raise _Fault("empty part in a dotted field name", children[0], FilterSyntaxError)
+        return tuple(parts), children[0]
+
+    def value(self, children: list[Token]) -> Token:
+        tok = children[0]
+        tok.value = _VALUE[tok.type](tok)
+        return tok
+
+    def items(self, children: list[Token]) -> list[Token]:
+        return children
+
+    def compare(self, c: list[Any]) -> Expr:
+        field, op, val = _field(c[0]), c[1], c[2]
+        node = _built(Compare, val, field[0], op.value, val.value)
+        return _bind(node, field, (val,))
+
+    def in_(self, c: list[Any]) -> Expr:
+        field, vals = _field(c[0]), c[1]
+        node = _built(In, vals[-1] if vals else field[1], field[0], [v.value for v in vals])
+        return _bind(node, field, tuple(vals))
+
+    def not_in(self, c: list[Any]) -> Expr:
+        return Not(self.in_(c))
+
+    def quantified(self, c: list[Any]) -> Expr:
+        field, quantifier, vals = _field(c[0]), c[1].value.lower(), c[2]
+        culprit = vals[-1] if vals else field[1]
+        node = _built(Quantified, culprit, field[0], quantifier, [v.value for v in vals])
+        return _bind(node, field, tuple(vals))
+
+    def match(self, c: list[Any]) -> Expr:
+        field, tok = _field(c[0]), c[1]
+        if tok.type == "REGEX":
+            text = str(tok)
+            end = text.rindex("/")
+            raw, flags = text[1:end], text[end + 1 :]
+            pattern = _unescape_slashes(raw)
+        else:
+            pattern, flags = _unquote(tok), ""
+        bad = sorted(set(flags) - set("ims"))
+        if bad:
+            raise _Fault(
+                f"unknown regular expression flag(s) {''.join(bad)!r}; allowed: i, m, s", tok
             )
+        return _bind(_built(Match, tok, field[0], pattern, flags), field, (tok,))
 
-        def match(self, c: list[Any]) -> Expr:
-            field, tok = c
-            if tok.type == "REGEX":
-                text = str(tok)
-                end = text.rindex("/")
-                raw, flags = text[1:end], text[end + 1 :]
-                pattern = _unescape_slashes(raw)
-            else:
-                pattern, flags = _unquote(tok), ""
-            bad = sorted(set(flags) - set("ims"))
-            if bad:
-                raise _Fault(
-                    f"unknown regular expression flag(s) {''.join(bad)!r}; allowed: i, m, s", tok
-                )
-            return self._leaf(lambda: Match(field.path, pattern, flags), field, _Value(None, tok))
+    def between(self, c: list[Any]) -> Expr:
+        field, low, high = _field(c[0]), c[1], c[2]
+        node = _built(Between, high, field[0], low.value, high.value)
+        return _bind(node, field, (low, high))
 
-        def between(self, c: list[Any]) -> Expr:
-            field, low, high = c
-            return self._leaf(lambda: Between(field.path, low.value, high.value), field, low, high)
+    def exists(self, c: list[Any]) -> Expr:
+        field = _field(c[0])
+        return _bind(Exists(field[0]), field)  # a parsed path is always a valid one
 
-        def exists(self, c: list[Any]) -> Expr:
-            return self._leaf(lambda: Exists(c[0].path), c[0])
+    def not_exists(self, c: list[Any]) -> Expr:
+        return Not(self.exists(c))
 
-        def not_exists(self, c: list[Any]) -> Expr:
-            return Not(self.exists(c))
-
-        def flag(self, c: list[Any]) -> Expr:
-            field = c[0]
-            return self._leaf(lambda: Compare(field.path, "==", True), field)
-
-    return BuildTree()
+    def flag(self, c: list[Any]) -> Expr:
+        field = _field(c[0])
+        return _bind(Compare(field[0], "==", True), field)
 
 
 def _unescape_slashes(raw: str) -> str:
@@ -370,6 +574,11 @@ def parse(text: str, schema: Schema | None = None) -> Expr:
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
 def _parse_cached(text: str, schema: Schema | None) -> Expr:
+    return _parse_text(_runner(), text, schema)
+
+
+def _parse_text(run: Callable[[Any], Any], text: str, schema: Schema | None) -> Expr:
+    """The tree for ``text``, parsed by ``run`` (a lark parse given a :class:`_Source`)."""
     if not text.strip():
         _fail(
             FilterSyntaxError,
@@ -379,11 +588,8 @@ def _parse_cached(text: str, schema: Schema | None) -> Expr:
             1,
             len(text) + 1,
         )
-    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
-
-    parser = lark_parser()
     try:
-        tree = _parse_with(parser, text, schema)
+        tree = _parse_with(run, text, schema)
     except VisitError as exc:
         if isinstance(exc.orig_exc, _Fault):
             raise exc.orig_exc.located(text) from None
@@ -400,14 +606,48 @@ def _parse_cached(text: str, schema: Schema | None) -> Expr:
     return tree
 
 
-def _parse_with(parser: Lark, text: str, schema: Schema | None) -> Any:
+def _parse_with(run: Callable[[Any], Any], text: str, schema: Schema | None) -> Any:
     # The transformer runs inside the LALR parser (no parse tree is built); the schema
     # reaches it through a context variable, so one parser serves every schema.
+    source = _Source(text)  # lark takes any input object when the lexer is custom
+    if schema is None and _SCHEMA.get() is None:
+        return run(source)
     token = _SCHEMA.set(schema)
     try:
-        return parser.parse(text)
+        return run(source)
     finally:
         _SCHEMA.reset(token)
+
+
+@lru_cache(maxsize=1)
+def _runner() -> Callable[[Any], Any]:
+    return _direct(lark_parser())
+
+
+def _direct(parser: Lark) -> Callable[[Any], Any]:
+    """``parser.parse`` without the set-up lark repeats on every call.
+
+    For each call, lark's LALR front end checks its options and start symbol and builds a
+    new parse configuration, the same every time. This runs the same LALR driver
+    (``parse_from_state``, as ``InteractiveParser.resume_parse`` does) from a configuration
+    made once: 1-2 µs a parse. Should lark's internals ever differ from what this expects,
+    it is plain ``parser.parse``.
+    """
+    try:
+        from lark.lexer import LexerThread
+        from lark.parsers.lalr_parser_state import ParseConf, ParserState
+
+        frontend = parser.parser
+        lalr = frontend.parser.parser
+        conf = ParseConf(lalr.parse_table, lalr.callbacks, "start")
+        lexer, drive = frontend.lexer, lalr.parse_from_state
+    except (ImportError, AttributeError, KeyError, TypeError):  # pragma: no cover
+        return parser.parse
+
+    def run(source: Any) -> Any:
+        return drive(ParserState(conf, LexerThread(lexer, LexerState(source))))
+
+    return run
 
 
 # ---------------------------------------------------------------------------------------------
