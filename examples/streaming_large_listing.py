@@ -8,7 +8,7 @@ request, streams every completed job through a few running totals, and prints:
 * progress while it streams, and the totals at the end;
 * what the listing cost (``iterator.stats``: requests, pages, whether it fetched date ranges
   concurrently);
-* the peak memory (``tracemalloc``) of streaming 1,000 jobs and of streaming all of them: it does
+* the peak memory (``tracemalloc``) of streaming 2,000 jobs and of streaming all of them: it does
   not grow with the number of jobs (the service runs in the same process and is counted too).
 
 It checks that the stream is complete and in order (newest first, no job twice) against
@@ -74,7 +74,7 @@ def main() -> None:
         with qwhere.connect(url, page_size=PAGE_CAP) as provider:
             total, _ = stream(provider, None, report=True)
             # measured after that first walk, so one-time costs (threads, caches) are paid
-            some, peak_some = stream(provider, 1_000, report=False)
+            some, peak_some = stream(provider, 2_000, report=False)
             again, peak_all = stream(provider, None, report=False)
 
             print("\npeak memory while streaming (tracemalloc, service included):")
@@ -83,7 +83,7 @@ def main() -> None:
 
             expected = sum(1 for r in url.service.snapshot() if r["status"] == "COMPLETED")
             assert total == again == expected == provider.count_jobs(where=WHERE)
-            assert some == 1_000
+            assert some == 2_000
             # bounded: many times the jobs, about the same memory
             assert peak_all < 2 * peak_some
             print(f"\ncomplete: {total} of {total} completed jobs, in order, none twice")

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .jsregex import JsRegex, literal_prefix
-from .resolve import Types, prepare
+from .resolve import Types, prepare, to_server
 from .tree import (
     And,
     Between,
@@ -43,6 +43,9 @@ from .tree import (
     Test,
 )
 from .values import Scalar
+
+if TYPE_CHECKING:
+    from .schema import Schema
 
 __all__ = ["MISSING", "Record", "predicate", "read_datetime"]
 
@@ -327,7 +330,7 @@ def compile_predicate(expr: Expr) -> Callable[[Record], bool]:
 
 def predicate(
     expr: Expr | str,
-    schema: Any = None,
+    schema: Schema | None = None,
     *,
     types: Types | None = None,
     now: datetime | None = None,
@@ -338,7 +341,5 @@ def predicate(
     records are read at the server paths it maps them to. Relative times resolve
     against ``now`` (default: the clock, when the predicate is built).
     """
-    from .planner import lower_to_server
-
-    server, server_types = lower_to_server(expr, schema, types)
+    server, server_types = to_server(expr, schema, types)
     return compile_predicate(prepare(server, server_types, now))

@@ -18,31 +18,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .loopback import LoopBackGenerator, conjunction
-from .resolve import Types, prepare, to_nnf
+from .resolve import Types, prepare, to_nnf, to_server
 from .tree import And, Expr, FieldPath, all_of
 
 if TYPE_CHECKING:
     from .schema import FieldType, Schema
 
-__all__ = ["Plan", "explain", "lower_to_server", "plan"]
-
-
-def lower_to_server(
-    expr: Expr | str, schema: Schema | None, types: Types | None
-) -> tuple[Expr, dict[FieldPath, FieldType]]:
-    """(tree on server paths, server path types) for user input with an optional schema."""
-    if isinstance(expr, str):
-        from .parser import parse
-
-        expr = parse(expr, schema)
-    if not isinstance(expr, Expr):
-        raise TypeError(f"expected a filter (text or tree), not {type(expr).__name__}")
-    merged: dict[FieldPath, FieldType] = {}
-    if schema is not None:
-        expr = schema.lower(expr)
-        merged.update(schema.server_types())
-    merged.update(types or {})
-    return expr, merged
+__all__ = ["Plan", "explain", "plan"]
 
 
 @attrs.frozen
@@ -103,7 +85,7 @@ def plan(
     sent as a sound superset and kept in ``residual``. Relative times resolve
     against ``now`` (default: the clock) once, here.
     """
-    server, server_types = lower_to_server(expr, schema, types)
+    server, server_types = to_server(expr, schema, types)
     tree = to_nnf(prepare(server, server_types, now))
     gen = LoopBackGenerator(server_types)
     conjuncts = tree.operands if isinstance(tree, And) else (tree,)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from .schema import FieldType
+from .schema import FieldType, Schema
 from .tree import (
     And,
     Between,
@@ -38,9 +38,27 @@ from .tree import (
 )
 from .values import Scalar, day_start, resolve, to_utc
 
-__all__ = ["Types", "prepare"]
+__all__ = ["Types", "prepare", "to_nnf", "to_server"]
 
 Types = Mapping[FieldPath, FieldType]
+
+
+def to_server(
+    expr: Expr | str, schema: Schema | None, types: Types | None
+) -> tuple[Expr, dict[FieldPath, FieldType]]:
+    """(tree on server paths, server path types) for user input with an optional schema."""
+    if isinstance(expr, str):
+        from .parser import parse
+
+        expr = parse(expr, schema)
+    if not isinstance(expr, Expr):
+        raise TypeError(f"expected a filter (text or tree), not {type(expr).__name__}")
+    merged: dict[FieldPath, FieldType] = {}
+    if schema is not None:
+        expr = schema.lower(expr)
+        merged.update(schema.server_types())
+    merged.update(types or {})
+    return expr, merged
 
 
 def _instant(value: Scalar, now: datetime | None) -> Scalar:
