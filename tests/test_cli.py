@@ -214,3 +214,24 @@ def test_serve_starts_and_answers() -> None:
         proc.terminate()
         proc.wait(timeout=10)
         time.sleep(0)
+
+
+def test_progress_goes_to_a_terminal_only() -> None:
+    from qwhere import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out, err = io.StringIO(), Terminal()
+    assert cli.main(["jobs", "--limit", "300", "--format", "ndjson"], out=out, err=err) == 0
+    assert len(out.getvalue().splitlines()) == 300
+    assert "300 records" in err.getvalue() and "pages" in err.getvalue()
+    piped_out, piped_err = io.StringIO(), io.StringIO()
+    assert (
+        cli.main(["jobs", "--limit", "300", "--format", "ndjson"], out=piped_out, err=piped_err)
+        == 0
+    )
+    assert piped_err.getvalue() == (
+        "qwhere: no --url or QWHERE_URL given; using the built-in demo service\n"
+    )

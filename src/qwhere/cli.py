@@ -251,10 +251,12 @@ class _Progress:
         self.records = 0
 
     def wrap(self, items: Iterable[Any]) -> Iterator[Any]:
+        stats = getattr(items, "stats", None)  # a JobIterator counts its pages
         for item in items:
             self.records += 1
             if self.live and self.records % 100 == 0:
-                self.stream.write(f"\r{self.records} records…")
+                pages = f", {stats.pages} pages" if stats is not None else ""
+                self.stream.write(f"\r{self.records} records{pages}…")
                 self.stream.flush()
             yield item
         if self.live and self.records >= 100:
