@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "FieldType": "schema",
     "JobStatus": "status",
     "QwhereError": "errors",
+    "ArgumentError": "errors",
     "FilterError": "errors",
     "FilterSyntaxError": "errors",
     "FilterTypeError": "errors",
@@ -70,6 +71,7 @@ __all__ = [
     "TRUE",
     "And",
     "ApiError",
+    "ArgumentError",
     "AuthenticationError",
     "Backend",
     "BackendNotFoundError",
@@ -141,6 +143,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .builder import Field, Q
     from .errors import (
         ApiError,
+        ArgumentError,
         AuthenticationError,
         BackendNotFoundError,
         FilterError,

@@ -13,6 +13,7 @@ from difflib import get_close_matches
 
 __all__ = [
     "ApiError",
+    "ArgumentError",
     "AuthenticationError",
     "BackendNotFoundError",
     "FilterError",
@@ -111,6 +112,14 @@ class FilterTypeError(FilterError):
 
 class FilterValueError(FilterError):
     """A value the field cannot take (an unknown status, a bad regular expression)."""
+
+
+class ArgumentError(QwhereError, TypeError, ValueError):
+    """A bad argument to a public function or method (wrong type or value).
+
+    Raised before any request is sent. It is a ``TypeError`` and a ``ValueError``, so
+    code written for either (the seed raised ``TypeError`` for a bad date) still works.
+    """
 
 
 class UnsupportedWhereError(QwhereError, ValueError):

@@ -32,9 +32,8 @@ from urllib.parse import quote
 import attrs
 
 from .errors import (
+    ArgumentError,
     BackendNotFoundError,
-    FilterTypeError,
-    FilterValueError,
     JobNotFoundError,
     ProtocolError,
     QwhereError,
@@ -67,8 +66,8 @@ _DATE = "creationDate"
 # -- arguments ------------------------------------------------------------------------------------
 
 
-def _type_error(name: str, expected: str, value: object) -> FilterTypeError:
-    return FilterTypeError(f"{name} must be {expected}, not {value!r} ({type(value).__name__})")
+def _type_error(name: str, expected: str, value: object) -> ArgumentError:
+    return ArgumentError(f"{name} must be {expected}, not {value!r} ({type(value).__name__})")
 
 
 def _opt_text(name: str, value: object) -> str | None:
@@ -77,7 +76,7 @@ def _opt_text(name: str, value: object) -> str | None:
     if not isinstance(value, str):
         raise _type_error(name, "a string or None", value)
     if not value:
-        raise FilterValueError(f"{name} must not be empty (pass None for no filter)")
+        raise ArgumentError(f"{name} must not be empty (pass None for no filter)")
     return value
 
 
@@ -87,7 +86,7 @@ def _count_arg(name: str, value: object, *, optional: bool = False) -> int | Non
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(name, "an int" + (" or None" if optional else ""), value)
     if value < 0:
-        raise FilterValueError(f"{name} must be >= 0, not {value}")
+        raise ArgumentError(f"{name} must be >= 0, not {value}")
     return value
 
 
@@ -123,7 +122,7 @@ def _strings(name: str, value: object, *, singular_ok: bool = False) -> list[str
         raise _type_error(name, "a list of strings", value)
     items = list(value)
     if not items:
-        raise FilterValueError(f"{name} must not be empty (pass None for no filter)")
+        raise ArgumentError(f"{name} must not be empty (pass None for no filter)")
     for item in items:
         if not isinstance(item, str):
             raise _type_error(f"every item of {name}", "a string", item)
@@ -137,7 +136,7 @@ def _statuses(value: object) -> list[str] | None:
         list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
     )
     if not items:
-        raise FilterValueError("status must not be empty (pass None for any status)")
+        raise ArgumentError("status must not be empty (pass None for any status)")
     names: list[str] = []
     for item in items:
         if isinstance(item, JobStatus):
@@ -204,12 +203,12 @@ def job_filter(
         )
     pattern = _opt_text("job_name", job_name) if job_name != "" else None
     if job_name == "":
-        raise FilterValueError("job_name must not be empty (pass None for any name)")
+        raise ArgumentError("job_name must not be empty (pass None for any name)")
     if pattern is not None:
         try:
             parts.append(Match(("name",), pattern))
         except ValueError as exc:
-            raise FilterValueError(f"job_name is not a valid regular expression: {exc}") from None
+            raise ArgumentError(f"job_name is not a valid regular expression: {exc}") from None
     start = _moment("start_datetime", start_datetime, up=True)
     if start is not None:
         parts.append(Compare(("created",), ">=", start))
@@ -220,7 +219,7 @@ def job_filter(
         raise _type_error("job_tags_operator", '"AND" or "OR"', job_tags_operator)
     operator = job_tags_operator.upper()
     if operator not in ("AND", "OR"):
-        raise FilterValueError(
+        raise ArgumentError(
             f'job_tags_operator must be "AND" or "OR", not {job_tags_operator!r}'
         )
     tags = _strings("job_tags", job_tags)
@@ -1049,7 +1048,7 @@ class _JobMethods:
         if not isinstance(job_id, str):
             raise _type_error("job_id", "a string", job_id)
         if not job_id or job_id in (".", ".."):
-            raise FilterValueError(f"{job_id!r} is not a job id")
+            raise ArgumentError(f"{job_id!r} is not a job id")
         body = self._core.transport.get(
             "/Jobs/" + quote(job_id, safe=""), not_found=JobNotFoundError
         )
@@ -1157,7 +1156,7 @@ class BackendService(_JobMethods):
                 try:
                     parts.append(Compare((key,), "==", coerce_value(value)))
                 except (TypeError, ValueError) as exc:
-                    raise FilterTypeError(f"{key}: {exc}") from None
+                    raise ArgumentError(f"{key}: {exc}") from None
             else:
                 raise UnknownFieldError(key, [*BACKENDS.names, *_CREDENTIALS])
         accept = predicate(all_of(*parts) if parts else TRUE, BACKENDS)
@@ -1258,10 +1257,10 @@ def connect(
         _opt_text(key, value)
     size = _count_arg("page_size", page_size)
     if not size:
-        raise FilterValueError("page_size must be >= 1")
+        raise ArgumentError("page_size must be >= 1")
     threads = _count_arg("workers", workers)
     if not threads:
-        raise FilterValueError("workers must be >= 1")
+        raise ArgumentError("workers must be >= 1")
     transport = Transport(
         url,
         token,

@@ -185,3 +185,24 @@ def test_bad_connect_options(quiet: ServiceURL, options: dict[str, Any]) -> None
     error = _no_request(quiet, lambda: qwhere.connect(**arguments))
     assert isinstance(error, qwhere.QwhereError)
     _no_request(quiet, lambda: qwhere.connect(quiet, colour="red"))  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"limit": "5"},
+        {"skip": -1},
+        {"backend_name": 5},
+        {"start_datetime": "2024-01-01"},
+        {"job_tags": "bell"},
+        {"job_tags": ["bell"], "job_tags_operator": "XOR"},
+        {"descending": "yes"},
+        {"db_filter": [{"status": "RUNNING"}]},
+        {"where": 5},
+    ],
+    ids=lambda a: repr(a)[:40],
+)
+def test_bad_arguments_are_argument_errors(quiet: ServiceURL, arguments: dict[str, Any]) -> None:
+    error = _no_request(quiet, lambda: qwhere.connect(quiet).jobs(**arguments))
+    assert isinstance(error, qwhere.ArgumentError)
+    assert isinstance(error, TypeError) and isinstance(error, ValueError)
