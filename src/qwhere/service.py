@@ -219,9 +219,7 @@ def job_filter(
         raise _type_error("job_tags_operator", '"AND" or "OR"', job_tags_operator)
     operator = job_tags_operator.upper()
     if operator not in ("AND", "OR"):
-        raise ArgumentError(
-            f'job_tags_operator must be "AND" or "OR", not {job_tags_operator!r}'
-        )
+        raise ArgumentError(f'job_tags_operator must be "AND" or "OR", not {job_tags_operator!r}')
     tags = _strings("job_tags", job_tags)
     if tags is not None:
         parts.append(Quantified(("tags",), "all" if operator == "AND" else "any", tags))
