@@ -11,9 +11,11 @@ terminator, ``$`` without ``m`` matches only at the very end, named groups are w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 __all__ = [
     "JsRegex",
+    "atoms",
     "check_portable",
     "dot_matches_all",
     "js_regex",
@@ -53,29 +55,34 @@ def python_flags(flags: str) -> int:
     return result
 
 
-def check_portable(pattern: str) -> None:
-    """Raise ``ValueError`` for syntax JavaScript and Python do not read alike."""
+def atoms(pattern: str) -> Iterator[tuple[int, str, bool]]:
+    """Each atom of ``pattern``: (position, text, inside a character class).
+
+    An atom is one character, or a backslash with the character it escapes; the ``[``
+    that opens a class is outside it, the ``]`` that closes it inside.
+    """
     in_class = False
     i = 0
     while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if nxt in _PYTHON_ONLY_ESCAPES:
-                raise ValueError(f"\\{nxt} is Python-only regular-expression syntax")
-            i += 2
-            continue
+        atom = pattern[i : i + 2] if pattern[i] == "\\" else pattern[i]
+        yield i, atom, in_class
+        in_class = atom != "]" if in_class else atom == "["
+        i += len(atom)
+
+
+def check_portable(pattern: str) -> None:
+    """Raise ``ValueError`` for syntax JavaScript and Python do not read alike."""
+    for i, atom, in_class in atoms(pattern):
+        if atom[0] == "\\" and atom[1:] in _PYTHON_ONLY_ESCAPES:
+            raise ValueError(f"{atom} is Python-only regular-expression syntax")
         if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            if pattern[i + 1 : i + 3] in ("]", "^]") or pattern[i + 1 : i + 2] == "]":
-                raise ValueError("[] and [^] mean different things in JavaScript and Python")
-            in_class = True
-        elif ch == "(" and _PYTHON_ONLY_GROUP.match(pattern, i):
+            continue
+        if atom == "[" and re.match(r"\[\^?\]", pattern[i:]):
+            raise ValueError("[] and [^] mean different things in JavaScript and Python")
+        if atom == "(" and _PYTHON_ONLY_GROUP.match(pattern, i):
             raise ValueError(f"{pattern[i : i + 3]!r}... is Python-only regular-expression syntax")
-        elif ch in "*+?}" and pattern[i + 1 : i + 2] == "+":
+        if atom in ("*", "+", "?", "}") and pattern[i + 1 : i + 2] == "+":
             raise ValueError("possessive quantifiers are Python-only regular-expression syntax")
-        i += 1
 
 
 def literal_prefix(pattern: str) -> str | None:
@@ -114,81 +121,40 @@ class JsRegex:
 
 
 def js_regex(pattern: str, flags: str) -> re.Pattern[str]:
-    """Compile a JavaScript-flavoured pattern so Python matches what JavaScript matches.
+    """Compile a (portable) JavaScript pattern so Python matches what JavaScript matches.
 
     ``\\d \\w \\s \\b`` are ASCII/JavaScript classes, ``.`` stops at every JavaScript
-    line terminator, and ``$`` (without ``m``) matches only at the very end.
+    line terminator, ``$`` (without ``m``) matches only at the very end, and named groups
+    and backreferences are spelled the Python way.
     """
     out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if nxt == "k" and pattern[i + 2 : i + 3] == "<":  # \k<name>: a named backreference
-                end = pattern.index(">", i)
-                out.append(f"(?P={pattern[i + 3 : end]})")
-                i = end + 1
-                continue
-            if in_class and nxt in _CLASS_ESCAPES:
-                out.append(_CLASS_ESCAPES[nxt])
-            elif not in_class and nxt in _OUTSIDE_ESCAPES:
-                out.append(_OUTSIDE_ESCAPES[nxt])
-            else:
-                out.append(ch + nxt)
-            i += 2
+    skip_to = 0
+    for i, atom, in_class in atoms(pattern):
+        if i < skip_to:
             continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-            out.append(ch)
-        elif ch == "[":
-            in_class = True
-            out.append(ch)
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("^")
-                i += 1
-            if pattern[i + 1 : i + 2] == "]":  # a leading ] is literal in Python, empty in JS
-                out.append("\\]")
-                i += 1
-        elif ch == "(" and pattern[i + 1 : i + 3] == "?<" and pattern[i + 3 : i + 4] not in "=!":
+        if atom == "\\k" and pattern[i + 2 : i + 3] == "<":  # \k<name>: a named backreference
+            end = pattern.index(">", i)
+            out.append(f"(?P={pattern[i + 3 : end]})")
+            skip_to = end + 1
+        elif len(atom) == 2:
+            table = _CLASS_ESCAPES if in_class else _OUTSIDE_ESCAPES
+            out.append(table.get(atom[1], atom))
+        elif in_class:
+            out.append(atom)
+        elif atom == "(" and pattern[i + 1 : i + 3] == "?<" and pattern[i + 3 : i + 4] not in "=!":
             out.append("(?P<")  # (?<name>...): a named group
-            i += 3
-            continue
-        elif ch == "." and "s" not in flags:
+            skip_to = i + 3
+        elif atom == "." and "s" not in flags:
             out.append("[^\\n\\r\\u2028\\u2029]")
-        elif ch == "$" and "m" not in flags:
+        elif atom == "$" and "m" not in flags:
             out.append("(?!(?s:.))")
         else:
-            out.append(ch)
-        i += 1
+            out.append(atom)
     return re.compile("".join(out), python_flags(flags))
 
 
 def dot_matches_all(pattern: str) -> str:
     """Rewrite every ``.`` outside a character class as ``[\\s\\S]`` (the ``s`` flag's meaning)."""
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("[^")
-                i += 2
-                continue
-        elif ch == ".":
-            out.append("[\\s\\S]")
-            i += 1
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    return "".join(
+        "[\\s\\S]" if atom == "." and not in_class else atom for _, atom, in_class in atoms(pattern)
+    )

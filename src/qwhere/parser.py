@@ -36,6 +36,7 @@ from lark.lexer import BasicLexer, ContextualLexer, Lexer, LexerState
 from lark.utils import TextSlice
 
 from .errors import FilterError, FilterSyntaxError, FilterValueError
+from .jsregex import atoms
 from .tree import (
     FALSE,
     TRUE,
@@ -549,16 +550,7 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
 
 
 def _unescape_slashes(raw: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        if raw[i] == "\\" and i + 1 < len(raw):
-            out.append("/" if raw[i + 1] == "/" else raw[i : i + 2])
-            i += 2
-        else:
-            out.append(raw[i])
-            i += 1
-    return "".join(out)
+    return "".join("/" if atom == "\\/" else atom for _, atom, _ in atoms(raw))
 
 
 def parse(text: str, schema: Schema | None = None) -> Expr:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from .jsregex import atoms
 from .tree import (
     And,
     Between,
@@ -123,16 +124,8 @@ def format_list(values: tuple[Scalar, ...]) -> str:
 def format_regex(pattern: str, flags: str) -> str:
     if not pattern and not flags:
         return '""'  # `//` is not a regex literal
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        out.append("\\/" if pattern[i] == "/" else pattern[i])
-        i += 1
-    return "/" + "".join(out) + "/" + flags
+    body = "".join("\\/" if atom == "/" else atom for _, atom, _ in atoms(pattern))
+    return "/" + body + "/" + flags
 
 
 class TextGenerator(Generator[tuple[int, str]]):

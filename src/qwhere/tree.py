@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import attrs
 
-from .jsregex import JsRegex, check_portable
+from .jsregex import JsRegex, atoms, check_portable
 from .values import Scalar, check_scalar, value_key
 
 __all__ = [
@@ -127,20 +127,11 @@ def _regex_pattern(pattern: str) -> str:
     """
     if not isinstance(pattern, str):
         raise TypeError(f"a regular expression must be a string, not {pattern!r}")
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            out.append(
-                "/" if nxt == "/" else "\\n" if nxt == "\n" else "\\r" if nxt == "\r" else ch + nxt
-            )
-            i += 2
-            continue
-        out.append("\\n" if ch == "\n" else "\\r" if ch == "\r" else ch)
-        i += 1
-    return "".join(out)
+    return "".join(_LITERAL_FORM.get(atom, atom) for _, atom, _ in atoms(pattern))
+
+
+# escapes and line breaks a /.../ literal writes differently (same meaning in both languages)
+_LITERAL_FORM = {"\\/": "/", "\\\n": "\\n", "\\\r": "\\r", "\n": "\\n", "\r": "\\r"}
 
 
 def _regex_flags(flags: str) -> str:
