@@ -260,6 +260,7 @@ def test_from_where_reads_loopback_forms() -> None:
         ({"backend.name": {"regexp": "/x/i"}}, "plain pattern"),
         ({"creationDate": {"inq": ["2024-01-01T00:00:00Z"]}}, "never matches dates"),
         ({"creationDate": {"gt": "yesterday"}}, "not an ISO-8601 date"),
+        ({"creationDate": {"regexp": "2024"}}, "regexp against a date"),
         ({"tags": {"nin": ["a"]}}, "some* element"),
         ({"name": {"regexp": "/(/"}}, "invalid regular expression"),
         ({"name": {"foo": 1}}, "operator 'foo' is not supported"),

@@ -221,6 +221,10 @@ def _condition(path: FieldPath, clause: object, types: Types) -> Expr:
             raise UnsupportedWhereError(f"{'.'.join(path)}: between needs exactly 2 values")
         return Between(path, _value(bounds[0], path, types), _value(bounds[1], path, types))
     if op == "regexp":
+        if types.get(path) is FieldType.DATETIME:
+            raise UnsupportedWhereError(
+                f"{'.'.join(path)}: LoopBack fails on a regexp against a date (a server error)"
+            )
         return _regex(arg, path)
     hint = _HINTS.get(op)
     if hint is None and op not in _KNOWN:

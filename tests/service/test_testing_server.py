@@ -28,7 +28,6 @@ PROBES: dict[str, Any] = json.loads(
 )
 # Probes where the demo service knowingly answers differently (see docs/rest.md).
 KNOWN_DIFFERENCES = {
-    52: "regexp on a date: LoopBack fails with a 500",
     111: "null on a string field: LoopBack's comparator leaves it unordered",
 }
 
