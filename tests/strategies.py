@@ -72,13 +72,20 @@ conditions: st.SearchStrategy[Expr] = st.one_of(
 )
 
 
-def _combine(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
-    many = st.lists(children, min_size=2, max_size=4)
-    return st.one_of(
-        many.map(lambda ops: all_of(*ops)),
-        many.map(lambda ops: any_of(*ops)),
-        children.map(Not),
-    )
+def trees_of(
+    leaves: st.SearchStrategy[Expr], *, max_leaves: int, width: int
+) -> st.SearchStrategy[Expr]:
+    """Random trees of ``leaves`` joined by and/or (up to ``width`` operands) and not."""
+
+    def combine(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+        many = st.lists(children, min_size=2, max_size=width)
+        return st.one_of(
+            many.map(lambda ops: all_of(*ops)),
+            many.map(lambda ops: any_of(*ops)),
+            children.map(Not),
+        )
+
+    return st.recursive(leaves, combine, max_leaves=max_leaves)
 
 
-trees: st.SearchStrategy[Expr] = st.recursive(conditions, _combine, max_leaves=12)
+trees = trees_of(conditions, max_leaves=12, width=4)

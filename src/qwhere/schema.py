@@ -303,7 +303,3 @@ def _value_error(
     kind: type[FilterTypeError] | type[FilterValueError], message: str, index: int
 ) -> Exception:
     return kind(message, value_index=index)
-
-
-def make_schema(name: str, fields: Iterable[FieldSpec]) -> Schema:
-    return Schema(name, tuple(fields))

@@ -42,7 +42,6 @@ __all__ = [
     "all_of",
     "any_of",
     "field_path",
-    "leaves",
 ]
 
 FieldPath = tuple[str, ...]
@@ -68,10 +67,6 @@ def field_path(name: str | Iterable[str]) -> FieldPath:
     if not parts or any(not p for p in parts):
         raise ValueError(f"empty part in field name {name!r}")
     return tuple(parts)
-
-
-def _path(value: str | Iterable[str]) -> FieldPath:
-    return field_path(value)
 
 
 def _values(values: Iterable[object]) -> tuple[Scalar, ...]:
@@ -148,7 +143,7 @@ class Compare(Expr):
     """``field op value`` for ``== != < <= > >=``; ``x == true`` is the bare flag ``x``."""
 
     key: ClassVar[str] = "compare"
-    field: FieldPath = attrs.field(converter=_path)
+    field: FieldPath = attrs.field(converter=field_path)
     op: ComparisonOp = attrs.field(validator=attrs.validators.in_(COMPARISON_OPS))
     value: Scalar = attrs.field(converter=check_scalar, eq=value_key)
 
@@ -161,7 +156,7 @@ class In(Expr):
     """``field in [v, ...]``; ``field not in [...]`` is ``Not(In(...))``."""
 
     key: ClassVar[str] = "in_"
-    field: FieldPath = attrs.field(converter=_path)
+    field: FieldPath = attrs.field(converter=field_path)
     values: tuple[Scalar, ...] = attrs.field(converter=_values, eq=value_key)
 
     def __repr__(self) -> str:
@@ -173,7 +168,7 @@ class Quantified(Expr):
     """``field all|any|none [v, ...]`` for list-valued fields (a scalar counts as a list of one)."""
 
     key: ClassVar[str] = "quantified"
-    field: FieldPath = attrs.field(converter=_path)
+    field: FieldPath = attrs.field(converter=field_path)
     quantifier: Literal["all", "any", "none"] = attrs.field(
         validator=attrs.validators.in_(QUANTIFIERS)
     )
@@ -188,7 +183,7 @@ class Match(Expr):
     """``field ~ /pattern/flags``: an unanchored regular-expression search."""
 
     key: ClassVar[str] = "match"
-    field: FieldPath = attrs.field(converter=_path)
+    field: FieldPath = attrs.field(converter=field_path)
     pattern: str = attrs.field(converter=_regex_pattern)
     flags: str = attrs.field(default="", converter=_regex_flags)
 
@@ -210,7 +205,7 @@ class Between(Expr):
     """``field between low and high``, both ends included."""
 
     key: ClassVar[str] = "between"
-    field: FieldPath = attrs.field(converter=_path)
+    field: FieldPath = attrs.field(converter=field_path)
     low: Scalar = attrs.field(converter=check_scalar, eq=value_key)
     high: Scalar = attrs.field(converter=check_scalar, eq=value_key)
 
@@ -223,7 +218,7 @@ class Exists(Expr):
     """``field exists``: the field is present and not null."""
 
     key: ClassVar[str] = "exists"
-    field: FieldPath = attrs.field(converter=_path)
+    field: FieldPath = attrs.field(converter=field_path)
 
     def __repr__(self) -> str:
         return f"Exists({'.'.join(self.field)!r})"
@@ -320,17 +315,6 @@ def all_of(*operands: Expr) -> Expr:
 def any_of(*operands: Expr) -> Expr:
     """The disjunction of ``operands`` (flattened; a single operand is returned as is)."""
     return operands[0] if len(operands) == 1 else Or(operands)
-
-
-def leaves(expr: Expr) -> Iterable[Expr]:
-    """Every leaf of ``expr``, left to right."""
-    if isinstance(expr, And | Or):
-        for op in expr.operands:
-            yield from leaves(op)
-    elif isinstance(expr, Not):
-        yield from leaves(expr.operand)
-    else:
-        yield expr
 
 
 T = TypeVar("T")

@@ -20,6 +20,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from strategies import trees_of
 
 from qwhere import FieldType, from_where, plan, predicate
 from qwhere.tree import (
@@ -31,11 +32,8 @@ from qwhere.tree import (
     Expr,
     In,
     Match,
-    Not,
     Quantified,
     Test,
-    all_of,
-    any_of,
 )
 from qwhere.values import RelativeTime
 
@@ -233,14 +231,7 @@ conditions = st.one_of(
 )
 
 
-def _combine(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
-    many = st.lists(children, min_size=2, max_size=3)
-    return st.one_of(
-        many.map(lambda ops: all_of(*ops)), many.map(lambda ops: any_of(*ops)), children.map(Not)
-    )
-
-
-filters = st.recursive(conditions, _combine, max_leaves=6)
+filters = trees_of(conditions, max_leaves=6, width=3)
 
 
 def _ids(records: list[dict[str, Any]], accept: Callable[[Any], bool]) -> set[str]:
