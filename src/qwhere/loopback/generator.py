@@ -30,11 +30,11 @@ from typing import Any
 
 import attrs
 
-from .errors import FilterTypeError, FilterValueError
-from .jsregex import dot_matches_all
-from .schema import FieldType
-from .text import format_field
-from .tree import (
+from ..errors import FilterTypeError, FilterValueError
+from ..jsregex import dot_matches_all
+from ..schema import FieldType
+from ..text import format_field
+from ..tree import (
     And,
     Between,
     Compare,
@@ -49,7 +49,7 @@ from .tree import (
     Quantified,
     Test,
 )
-from .values import Scalar
+from ..values import Scalar
 
 __all__ = ["LoopBackGenerator", "Pushed", "json_value"]
 
