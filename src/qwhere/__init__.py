@@ -55,11 +55,12 @@ _EXPORTS: dict[str, str] = {
     "JobNotFoundError": "errors",
     "BackendNotFoundError": "errors",
     "ProtocolError": "errors",
-    "connect": "service",
-    "Provider": "service",
-    "BackendService": "service",
-    "JobIterator": "service",
-    "ListingStats": "service",
+    "ListingOrderError": "errors",
+    "connect": "client.service",
+    "Provider": "client.service",
+    "BackendService": "client.service",
+    "JobIterator": "client.listing",
+    "ListingStats": "client.listing",
     "Job": "models",
     "Backend": "models",
     "Reservation": "models",
@@ -92,6 +93,7 @@ __all__ = [
     "JobIterator",
     "JobNotFoundError",
     "JobStatus",
+    "ListingOrderError",
     "ListingStats",
     "Match",
     "Not",
@@ -141,6 +143,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from . import errors, schemas, tree, values
     from .builder import Field, Q
+    from .client.listing import JobIterator, ListingStats
+    from .client.service import BackendService, Provider, connect
     from .errors import (
         ApiError,
         ArgumentError,
@@ -151,6 +155,7 @@ if TYPE_CHECKING:  # pragma: no cover
         FilterTypeError,
         FilterValueError,
         JobNotFoundError,
+        ListingOrderError,
         ProtocolError,
         QwhereError,
         UnknownFieldError,
@@ -161,7 +166,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .parser import parse
     from .planner import Plan, explain, plan
     from .schema import FieldSpec, FieldType, Schema
-    from .service import BackendService, JobIterator, ListingStats, Provider, connect
     from .status import JobStatus
     from .tree import (
         FALSE,

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from .client.service import Provider
     from .models import Backend, Job, Reservation
-    from .service import Provider
     from .tree import Expr
 
 __all__ = ["main"]
@@ -269,7 +269,7 @@ class _Progress:
 
 @contextlib.contextmanager
 def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
-    from .service import connect
+    from .client.service import connect
 
     if args.url:
         provider = connect(args.url, args.token)

@@ -21,6 +21,7 @@ __all__ = [
     "FilterTypeError",
     "FilterValueError",
     "JobNotFoundError",
+    "ListingOrderError",
     "ProtocolError",
     "QwhereError",
     "UnknownFieldError",
@@ -151,6 +152,15 @@ class BackendNotFoundError(ApiError, LookupError):
 
 class ProtocolError(QwhereError):
     """The server's answer is not what the REST contract promises (bad JSON or shape)."""
+
+
+class ListingOrderError(ProtocolError):
+    """A listing cannot go on exactly, and says why instead of coming back short.
+
+    Either the server returned records in an order its connector does not produce
+    (is ``connector=`` right?), or its order holds distinct ids equal (a
+    case-insensitive collation) in a way no keyset condition can walk past.
+    """
 
 
 def suggest(word: str, known: Sequence[str], n: int = 3) -> list[str]:

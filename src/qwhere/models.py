@@ -8,10 +8,10 @@ so a filter reads a model exactly as it reads the record. Datetimes are aware
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
 
@@ -19,22 +19,8 @@ from .errors import JobNotFoundError, ProtocolError
 from .status import JobStatus, from_api
 
 if TYPE_CHECKING:
-    from .service import BackendService
-    from .tree import Expr
-
-
-class JobFilters(TypedDict, total=False):
-    """The job filters every ``jobs``-like method takes (see :meth:`BackendService.jobs`)."""
-
-    status: JobStatus | str | Sequence[JobStatus | str] | None
-    job_name: str | None
-    start_datetime: datetime | None
-    end_datetime: datetime | None
-    job_tags: Sequence[str] | None
-    job_tags_operator: str
-    experiment_id: str | None
-    db_filter: Mapping[str, Any] | None
-    where: str | Expr | None
+    from .client.arguments import BackendJobFilters
+    from .client.service import BackendService
 
 
 __all__ = [
@@ -233,7 +219,7 @@ class Backend:
         limit: int | None = 10,
         skip: int = 0,
         descending: bool = True,
-        **filters: Unpack[JobFilters],
+        **filters: Unpack[BackendJobFilters],
     ) -> list[Job]:
         """This backend's jobs: :meth:`BackendService.jobs` without ``backend_name``."""
         return self._require_service().jobs(
@@ -245,14 +231,14 @@ class Backend:
         limit: int | None = None,
         skip: int = 0,
         descending: bool = True,
-        **filters: Unpack[JobFilters],
+        **filters: Unpack[BackendJobFilters],
     ) -> Iterator[Job]:
         """Lazily, this backend's jobs (see :meth:`BackendService.iter_jobs`)."""
         return self._require_service().iter_jobs(
             limit=limit, skip=skip, descending=descending, backend_name=self.name, **filters
         )
 
-    def count_jobs(self, **filters: Unpack[JobFilters]) -> int:
+    def count_jobs(self, **filters: Unpack[BackendJobFilters]) -> int:
         """How many of this backend's jobs match (see :meth:`BackendService.count_jobs`)."""
         return self._require_service().count_jobs(backend_name=self.name, **filters)
 

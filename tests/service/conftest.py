@@ -44,13 +44,34 @@ def js_key(ident: str) -> bytes:
     return ident.encode("utf-16-be", "surrogatepass")
 
 
-def ordered_ids(records: list[Record], descending: bool = True) -> list[str]:
+def codepoint_key(ident: str) -> bytes:
+    """PostgreSQL with a C collation: code points."""
+    return ident.encode("utf-32-be")
+
+
+def case_insensitive_key(ident: str) -> str:
+    """MariaDB's utf8mb4_general_ci on ASCII ids: upper case, trailing spaces ignored."""
+    return ident.rstrip(" ").upper()
+
+
+#: how each connector orders ids, written out here independently of qwhere's profiles
+ID_KEYS: dict[str, Callable[[str], Any]] = {
+    "memory": js_key,
+    "postgresql": codepoint_key,
+    "mysql": case_insensitive_key,
+}
+
+
+def ordered_ids(
+    records: list[Record], descending: bool = True, id_key: Callable[[str], Any] = js_key
+) -> list[str]:
     """The documented order: dated by (creationDate, id), undated by id, undated last
-    when descending and first when ascending."""
+    when descending and first when ascending; ids ordered as the server orders them
+    (``id_key``; ids it holds equal keep their stored order here)."""
     dated = [r for r in records if created(r) is not None]
     undated = [r for r in records if created(r) is None]
-    dated.sort(key=lambda r: (created(r), js_key(r["id"])), reverse=descending)
-    undated.sort(key=lambda r: js_key(r["id"]), reverse=descending)
+    dated.sort(key=lambda r: (created(r), id_key(r["id"])), reverse=descending)
+    undated.sort(key=lambda r: id_key(r["id"]), reverse=descending)
     rows = dated + undated if descending else undated + dated
     return [r["id"] for r in rows]
 
@@ -62,9 +83,34 @@ def expected_ids(
     descending: bool = True,
     limit: int | None = None,
     skip: int = 0,
+    id_key: Callable[[str], Any] = js_key,
 ) -> list[str]:
-    ids = ordered_ids([r for r in records if accept(r)], descending)[skip:]
+    ids = ordered_ids([r for r in records if accept(r)], descending, id_key)[skip:]
     return ids if limit is None else ids[:limit]
+
+
+def listing_matches(
+    got: list[str],
+    records: list[Record],
+    *,
+    descending: bool = True,
+    id_key: Callable[[str], Any] = js_key,
+    exact: bool = True,
+) -> bool:
+    """``got`` is the whole of ``records`` in order. With ``exact=False`` (a collation that
+    holds distinct ids equal) records the server holds equal may come in any order
+    among themselves, but each exactly once."""
+    want = ordered_ids(records, descending, id_key)
+    if exact:
+        return got == want
+    if len(got) != len(set(got)) or set(got) != set(want):
+        return False
+    by_id = {r["id"]: r for r in records}
+
+    def place(ident: str) -> tuple[Any, Any]:
+        return (created(by_id[ident]), id_key(ident))
+
+    return [place(i) for i in got] == [place(i) for i in want]
 
 
 # -- hand-written predicates for the seed's arguments ------------------------------------------
