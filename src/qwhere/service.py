@@ -244,16 +244,13 @@ def _in(path: tuple[str, ...], values: Sequence[str]) -> Expr:
 
 
 def _job_query(descending: object, now: datetime, **arguments: object) -> _JobQuery:
-    from .evaluator import predicate
     from .planner import plan
 
     desc = _bool_arg("descending", descending)
     tree = job_filter(**arguments)
     types = JOBS.server_types()
-    planned = plan(tree, types=types, now=now)
-    accept = None
-    if planned.residual is not None:
-        accept = predicate(planned.residual, types=types, now=now)
+    planned = plan(tree, connector="memory", types=types, now=now)
+    accept = planned.matches if planned.residual is not None else None
     return _JobQuery(dict(planned.where), accept, desc)
 
 
