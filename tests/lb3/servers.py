@@ -213,7 +213,7 @@ def _run(
     except subprocess.TimeoutExpired as exc:
         raise ServerUnavailable(f"{what} timed out after {timeout:.0f}s") from exc
     if proc.returncode != 0:
-        extra = f"\nlog tail:\n{_tail(log)}" if log is not None else ""
+        extra = f"\nlog tail:\n{_tail(log)}" if log is not None and log.exists() else ""
         raise ServerUnavailable(
             f"{what} failed (exit {proc.returncode}): {shlex.join(argv)}\n"
             f"{proc.stdout[-_LOG_TAIL:]}{proc.stderr[-_LOG_TAIL:]}{extra}"
@@ -520,13 +520,18 @@ class MariaDBServer(_Stoppable):
         assert last is not None
         raise last
 
-    def sql(self, statements: str) -> str:
-        """Run SQL as root over the server's socket; the output is tab-separated."""
+    def sql(self, statements: str, *, database: str | None = None) -> str:
+        """Run SQL as root over the server's socket; the output is tab-separated.
+
+        ``database`` is the default database (``None``: none, qualify names).
+        A failing statement raises ``ServerUnavailable`` with the client's message.
+        """
         proc = _run(
             [
                 self._client,
                 "--no-defaults",
                 f"--socket={self.socket}",
+                *([f"--database={database}"] if database is not None else []),
                 "-uroot",
                 "--batch",
                 "--skip-column-names",

@@ -13,6 +13,7 @@ update the fact (and tests/lb3/README.md), not the server.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -280,6 +281,59 @@ def test_automigrate_column_types(lb3_app: LoopBackApp) -> None:
         ("name", "configuration", "status"),
         "text",
     ) | {"name": "text" if lb3_app.connector == "postgresql" else "varchar(255)"}
+
+
+def test_stored_text_of_lists_objects_and_dates(
+    lb3_apps: LoopBackApps, postgres_server: PostgresServer, mariadb_server: MariaDBServer
+) -> None:
+    """Lists and objects are JSON text without spaces; tables take the database's collation."""
+    record = {
+        "id": "x",
+        "tags": ["a", "b"],
+        "backend": {"name": "sim"},
+        "hubInfo": {"hub": {"name": "h"}},
+        "creationDate": "2024-01-01T00:00:00.500Z",
+    }
+    lb3_apps("postgresql").load("Job", [record])
+    lb3_apps("mysql").load("Job", [record])
+    psql = subprocess.run(
+        [
+            str(postgres_server.bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(postgres_server.port),
+            "-U",
+            "postgres",
+            "-d",
+            postgres_server.database,
+            "-Atc",
+            "SELECT tags, backend, hubinfo, creationdate FROM job",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert psql.stdout.strip().split("|") == [
+        '["a","b"]',
+        '{"name":"sim"}',
+        '{"hub":{"name":"h"}}',
+        "2024-01-01 00:00:00.5+00",
+    ]
+    row = mariadb_server.sql(
+        "SELECT tags, backend, hubInfo, creationDate FROM Job", database="qwhere"
+    )
+    assert row.rstrip("\n").split("\t") == [
+        '["a","b"]',
+        '{"name":"sim"}',
+        '{"hub":{"name":"h"}}',
+        "2024-01-01 00:00:00",
+    ]
+    collations = mariadb_server.sql(
+        "SELECT DISTINCT TABLE_COLLATION FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = 'qwhere'"
+    )
+    assert collations.split() == ["utf8mb4_general_ci"]
 
 
 @pytest.mark.parametrize("value", [1.5, 2.5, -0.5])
