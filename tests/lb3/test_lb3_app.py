@@ -402,8 +402,9 @@ def test_job_service_contract(lb3_app: LoopBackApp) -> None:
     assert lb3_app.count("Jobs", {"status": "COMPLETED"}) == completed
     # by id: code units on memory and PostgreSQL; MariaDB folds case first, so
     # "ibmq_lima" < "ibm_nairobi" there ("Q" < "_") but not elsewhere ("_" < "q")
-    fold = (lambda s: s.upper()) if lb3_app.connector == "mysql" else (lambda s: s)
-    assert lb3_app.get("/Backends") == sorted(backends, key=lambda b: fold(str(b["name"])))
+    fold = lb3_app.connector == "mysql"
+    order = sorted(backends, key=lambda b: str(b["name"]).upper() if fold else str(b["name"]))
+    assert lb3_app.get("/Backends") == order
     upcoming = lb3_app.find(
         "Reservations", where={"endDate": {"gte": "2024-06-01T00:00:00.000Z"}}, order="initialDate"
     )
