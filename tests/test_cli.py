@@ -35,8 +35,11 @@ def service() -> Iterator[str]:
 
 
 def test_explain_shows_the_plan() -> None:
-    result = run("explain", "status in [RUNNING, ERROR] and tags none [calibration]")
+    result = run(
+        "explain", "status in [RUNNING, ERROR] and tags none [calibration]", "--connector", "memory"
+    )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("connector: memory (")
     assert '"regexp": "/^ERROR_/"' in result.stdout
     assert "residual (checked on the client):\n  tags none [calibration]" in result.stdout
     assert "exact: no" in result.stdout
@@ -44,11 +47,22 @@ def test_explain_shows_the_plan() -> None:
 
 
 def test_explain_with_other_schemas() -> None:
-    result = run("explain", "n_qubits >= 5 and operational", "--schema", "backends")
+    result = run(
+        "explain", "n_qubits >= 5 and operational", "--schema", "backends", "--connector", "memory"
+    )
     assert result.returncode == 0
     assert '"configuration.n_qubits"' in result.stdout
-    raw = run("explain", "foo.bar ~ /x/", "--schema", "none")
+    raw = run("explain", "foo.bar ~ /x/", "--schema", "none", "--connector", "memory")
     assert raw.returncode == 0 and '"foo.bar"' in raw.stdout
+
+
+def test_explain_defaults_to_the_unknown_connector_and_says_why() -> None:
+    result = run("explain", "tags all [a] and backend == lima")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("connector: unknown (")
+    assert "dotted paths are not queryable on every connector" in result.stdout
+    pg = run("explain", "backend == lima", "--connector", "postgresql")
+    assert '"like": "%\\"name\\":\\"lima\\"%"' in pg.stdout, pg.stdout
 
 
 @pytest.mark.parametrize(

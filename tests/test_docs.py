@@ -75,7 +75,7 @@ def test_loopback_table_row_is_what_the_compiler_does(
 ) -> None:
     from qwhere import plan, schemas
 
-    p = plan(text, schemas.JOBS, now=datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
+    p = plan(text, schemas.JOBS, connector="memory", now=datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
     assert p.where == json.loads(where)
     if verdict == "exact":
         assert p.exact

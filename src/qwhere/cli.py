@@ -38,6 +38,7 @@ EXAMPLES = {
   qwhere backends --min-qubits 7 --input runtime --format csv""",
     "explain": """examples:
   qwhere explain "status in [RUNNING, ERROR] and tags none [calibration]"
+  qwhere explain --connector postgresql "tags all [a, b] and backend == ibmq_lima"
   qwhere explain "n_qubits >= 5 and operational" --schema backends
   qwhere explain "foo.bar ~ /x/i" --schema none""",
     "serve": """examples:
@@ -143,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["jobs", "backends", "none"],
         default="jobs",
         help="field names to check the filter against (default: jobs)",
+    )
+    explain.add_argument(
+        "--connector",
+        choices=["memory", "postgresql", "mysql", "unknown"],
+        default="unknown",
+        help="the database behind the LoopBack server (default: unknown, safe on every one)",
     )
 
     serve = command("serve", "Run the demo service (Ctrl-C stops it).")
@@ -428,7 +435,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from . import schemas
 
         schema = schemas.JOBS if args.schema == "jobs" else schemas.BACKENDS
-    out.write(explain(args.filter, schema) + "\n")
+    out.write(explain(args.filter, schema, connector=args.connector) + "\n")
     return 0
 
 

@@ -254,7 +254,7 @@ def test_plan_and_predicate_agree_with_loopback(
     engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
 ) -> None:
     note(f"filter: {expr}")
-    the_plan = plan(expr, types=TYPES, now=NOW)
+    the_plan = plan(expr, connector="memory", types=TYPES, now=NOW)
     note(f"where: {the_plan.where}  residual: {the_plan.residual}")
     truth = _ids(records, predicate(expr, types=TYPES, now=NOW))
     selected = _engine_ids(engine, records, the_plan.where)  # property 4 inside
@@ -270,7 +270,7 @@ def test_plan_and_predicate_agree_with_loopback(
     # 3. reading the clause back selects the same records, on the engine and in Python
     back = from_where(the_plan.where, types=TYPES)
     assert _ids(records, predicate(back, types=TYPES, now=NOW)) == selected
-    replan = plan(back, types=TYPES, now=NOW)
+    replan = plan(back, connector="memory", types=TYPES, now=NOW)
     assert replan.exact
     assert _engine_ids(engine, records, replan.where) == selected
 
@@ -283,6 +283,8 @@ def test_design_card_filter_is_exact_and_agrees(engine: LoopBackEngine) -> None:
         {"id": "4", "status": "ERROR", "tags": ["b", "a"]},
         {"id": "5", "tags": ["a", "b"]},
     ]
-    the_plan = plan("status in [RUNNING, ERROR] and tags all [a, b]", types=TYPES)
+    the_plan = plan(
+        "status in [RUNNING, ERROR] and tags all [a, b]", connector="memory", types=TYPES
+    )
     assert the_plan.exact
     assert _engine_ids(engine, records, the_plan.where) == {"1", "4"}

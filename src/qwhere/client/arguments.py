@@ -263,15 +263,11 @@ def job_query(
     allowed: frozenset[str] = _FILTER_NAMES,
 ) -> JobQuery:
     """Check ``filters`` (a :class:`JobFilters`) and plan them for ``profile``'s server."""
-    from ..evaluator import predicate
     from ..planner import plan
 
     check_filters(filters, allowed)
     desc = bool_arg("descending", descending)
     tree = job_filter(**filters)
-    types = JOBS.server_types()
-    planned = plan(tree, types=types, now=now)
-    accept = None
-    if planned.residual is not None:
-        accept = predicate(planned.residual, types=types, now=now)
+    planned = plan(tree, connector=profile, types=JOBS.server_types(), now=now)
+    accept = planned.matches if planned.residual is not None else None
     return JobQuery(dict(planned.where), accept, desc, profile)

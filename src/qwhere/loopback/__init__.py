@@ -6,7 +6,14 @@ clause forms are exact, which are a sound superset and which must stay on the cl
 
 from __future__ import annotations
 
-from .generator import LoopBackGenerator, Pushed, conjunction, field_key, json_value
+from .generator import (
+    LoopBackGenerator,
+    LoopBackTarget,
+    Pushed,
+    conjunction,
+    field_key,
+    json_value,
+)
 from .profiles import (
     MEMORY,
     MYSQL,
@@ -24,6 +31,7 @@ __all__ = [
     "PROFILES",
     "UNKNOWN",
     "LoopBackGenerator",
+    "LoopBackTarget",
     "Profile",
     "Pushed",
     "conjunction",

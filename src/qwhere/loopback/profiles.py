@@ -37,6 +37,9 @@ ListStorage = Literal["array", "json_text", "either"]
 ObjectStorage = Literal["nested", "json_text"]
 #: Which regular-expression dialect ``regexp`` runs in, if any.
 RegexpDialect = Literal["javascript", "postgresql"]
+#: How ``like`` runs: as SQL (escapes work, ``%`` spans newlines) or as juggler's memory
+#: connector runs it (turned into a regular expression without escaping it).
+LikeDialect = Literal["sql", "juggler"]
 #: How the connector orders and compares strings.
 StringOrder = Literal["utf16", "codepoint", "case_insensitive"]
 
@@ -81,6 +84,9 @@ class Profile:
     regexp: RegexpDialect | None
     #: dates are kept to this many milliseconds (1000: whole seconds)
     date_resolution_ms: int
+    like: LikeDialect
+    #: the operator whose match ignores ASCII case (``None``: none that every connector has)
+    caseless_like: str | None
     #: a clause that selects nothing and that this connector accepts
     nothing: dict[str, object] = attrs.field(factory=lambda: {"or": []})
     #: descending order puts null dates first (PostgreSQL) rather than last
@@ -104,6 +110,8 @@ MEMORY = Profile(
     objects="nested",
     regexp="javascript",
     date_resolution_ms=1,
+    like="juggler",
+    caseless_like="ilike",
     nulls_first_descending=False,
 )
 
@@ -119,6 +127,8 @@ POSTGRESQL = Profile(
     objects="json_text",
     regexp="postgresql",
     date_resolution_ms=1,
+    like="sql",
+    caseless_like="ilike",
     nothing={"and": [{"id": None}, {"id": {"neq": None}}]},
     nulls_first_descending=True,
 )
@@ -136,6 +146,8 @@ MYSQL = Profile(
     objects="json_text",
     regexp=None,
     date_resolution_ms=1000,
+    like="sql",
+    caseless_like="like",
     nothing={"and": [{"id": None}, {"id": {"neq": None}}]},
     nulls_first_descending=False,
 )
@@ -152,6 +164,8 @@ UNKNOWN = Profile(
     objects=None,
     regexp=None,
     date_resolution_ms=1000,
+    like="juggler",
+    caseless_like=None,
     nothing={"and": [{"id": None}, {"id": {"neq": None}}]},
     nulls_first_descending=None,
 )

@@ -230,9 +230,12 @@ class Collection:
             from ..evaluator import predicate
             from ..where import from_where
 
+            def compiled(clause: Mapping[str, Any]) -> Callable[[Any], bool]:
+                return predicate(from_where(clause, types=self.types), types=self.types)
+
             try:
-                found = predicate(from_where(where, types=self.types), types=self.types)
-            except (QwhereError, ValueError, TypeError) as exc:
+                found = _with_like(where, compiled, self.types)
+            except (QwhereError, ValueError, TypeError, re.error) as exc:
                 raise BadFilter(f"Invalid where clause: {exc}") from None
             if len(self._predicates) > 512:
                 self._predicates.clear()
@@ -293,6 +296,121 @@ def _map_strings(clause: Any, to_key: Callable[[str], str]) -> Any:
     if isinstance(clause, Mapping):
         return {k: _map_strings(v, to_key) for k, v in clause.items()}
     return clause
+
+
+# -- like, as the memory connector reads it ----------------------------------------------------
+
+_LIKE_OPS = ("like", "nlike", "ilike", "nilike")
+
+
+def _has_like(where: Any) -> bool:
+    if isinstance(where, Mapping):
+        return any(
+            (k in _LIKE_OPS and isinstance(where, Mapping)) or _has_like(v)
+            for k, v in where.items()
+        )
+    if isinstance(where, list):
+        return any(_has_like(c) for c in where)
+    return False
+
+
+def _like_source(pattern: str) -> str:
+    """juggler's ``toRegExp``, step for step: specials are escaped, then every backslash
+    is dropped again (so they keep their regex meaning), ``%`` is ``.*`` and ``_`` is ``.``."""
+    escaped = re.sub(r"([.*+?^=!:${}()|\[\]/\\])", r"\\\1", pattern)
+    out: list[str] = []
+    i = 0
+    while i < len(escaped):
+        char = escaped[i]
+        if char == "\\":
+            i += 1
+            if i < len(escaped):
+                out.append(escaped[i])
+        elif char == "%":
+            out.append(".*")
+        elif char == "_":
+            out.append(".")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _js_string(value: Any) -> str:
+    """``String(value)`` as JavaScript writes it, for the values a record holds."""
+    if value is _MISSING:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    return str(value)
+
+
+def _like_test(key: str, clause: Mapping[str, Any]) -> Callable[[Any], bool]:
+    from ..jsregex import js_regex
+
+    if len(clause) != 1:
+        raise BadFilter(f"Invalid where clause: {key}: several operators in one object")
+    ((op, pattern),) = clause.items()
+    if not isinstance(pattern, str):
+        raise BadFilter(f"Invalid where clause: {key}: {op} takes a string")
+    rx = js_regex(_like_source(pattern), "i" if op in ("ilike", "nilike") else "")
+    negated = op in ("nlike", "nilike")
+
+    def one(value: Any) -> bool:
+        return (
+            (rx.search(_js_string(value)) is None)
+            if negated
+            else bool(rx.search(_js_string(value)))
+        )
+
+    def test(record: Any) -> bool:
+        value = _get(record, key)
+        if isinstance(value, list):  # the memory connector tests each element
+            return any(one(v) for v in value)
+        return one(value)
+
+    return test
+
+
+def _every(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    return lambda r: all(t(r) for t in tests)
+
+
+def _some(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    return lambda r: any(t(r) for t in tests)
+
+
+def _with_like(
+    where: Mapping[str, Any],
+    compiled: Callable[[Mapping[str, Any]], Callable[[Any], bool]],
+    types: Mapping[FieldPath, FieldType],
+) -> Callable[[Any], bool]:
+    """A predicate for ``where``: ``like`` and its kin as juggler's memory connector reads
+    them (a JavaScript regex, unanchored, tested on each element of a list), the rest
+    through ``from_where`` (``compiled``)."""
+    if not _has_like(where):
+        return compiled(where)
+    parts: list[Callable[[Any], bool]] = []
+    for key, clause in where.items():
+        if key in ("and", "or") and isinstance(clause, list):
+            subs = [_with_like(c, compiled, types) for c in clause if isinstance(c, Mapping)]
+            if len(subs) != len(clause):
+                raise BadFilter(f"Invalid where clause: {key} must list objects")
+            parts.append(_every(subs) if key == "and" else _some(subs))
+        elif isinstance(clause, Mapping) and any(op in clause for op in _LIKE_OPS):
+            if types.get(tuple(key.split("."))) is FieldType.DATETIME:
+                # juggler makes the pattern a Date first: qwhere refuses to guess
+                raise BadFilter(f"Invalid where clause: {key}: like on a date")
+            parts.append(_like_test(key, clause))
+        else:
+            parts.append(compiled({key: clause}))
+    return _every(parts)
 
 
 _Range = tuple[float, float]  # inclusive bounds on a date, as POSIX seconds
