@@ -180,6 +180,12 @@ class Collection:
         self._sorted.clear()
         self._keyed = None
 
+    def replace(self, records: list[Record]) -> None:
+        """Every record at once (in this order), instead of the ones held."""
+        self.records[:] = records
+        self._sorted.clear()
+        self._keyed = None
+
     def remove(self, key: str) -> None:
         self.records[:] = [r for r in self.records if r.get("id") != key]
         self._sorted.clear()
