@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .errors import UnsupportedWhereError
 from .jsregex import JsRegex, literal_prefix
 from .resolve import Types, prepare, to_server
 from .tree import (
@@ -40,6 +41,7 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
 )
 from .values import Scalar
@@ -138,9 +140,10 @@ def _is_number(value: Scalar) -> bool:
 class PythonGenerator(Generator[str]):
     """Writes one Python expression per node; ``r`` is the record, ``o`` the original object."""
 
-    def __init__(self) -> None:
+    def __init__(self, judge: Judge | None = None) -> None:
         self.constants: dict[str, object] = {}
         self.counter = 0
+        self.judge = judge
 
     def const(self, value: object) -> str:
         name = f"_c{len(self.constants)}"
@@ -302,10 +305,24 @@ class PythonGenerator(Generator[str]):
     def test(self, node: Test) -> str:
         return f"bool({self.const(node.fn)}(o))"
 
+    def server_clause(self, node: ServerClause) -> str:
+        if self.judge is None:
+            raise UnsupportedWhereError(
+                f"{node.text} can only be judged by the server; qwhere cannot evaluate it"
+            )
+        return f"bool({self.const(self.judge)}({self.const(node.where)}, r))"
 
-def compile_predicate(expr: Expr) -> Callable[[Record], bool]:
-    """Compile a *prepared* tree (see :func:`qwhere.resolve.prepare`) into a function."""
-    gen = PythonGenerator()
+
+#: Decides a server-only clause for one record, as some server would (``qwhere.testing``).
+Judge = Callable[[dict[str, Any], Any], bool]
+
+
+def compile_predicate(expr: Expr, judge: Judge | None = None) -> Callable[[Record], bool]:
+    """Compile a *prepared* tree (see :func:`qwhere.resolve.prepare`) into a function.
+
+    A :class:`~qwhere.tree.ServerClause` is refused unless ``judge`` decides it.
+    """
+    gen = PythonGenerator(judge)
     body = gen.generate(expr)
     source = (
         "def _predicate(r):\n"
@@ -334,12 +351,15 @@ def predicate(
     *,
     types: Types | None = None,
     now: datetime | None = None,
+    judge: Judge | None = None,
 ) -> Callable[[Record], bool]:
     """A function ``record -> bool`` that selects exactly what the filter selects.
 
     With ``schema``, ``expr`` uses the schema's names (text is parsed with it) and
     records are read at the server paths it maps them to. Relative times resolve
-    against ``now`` (default: the clock, when the predicate is built).
+    against ``now`` (default: the clock, when the predicate is built). A clause only
+    the server can judge (``like`` from ``db_filter``) raises
+    :class:`~qwhere.UnsupportedWhereError` unless ``judge(clause, record)`` decides it.
     """
     server, server_types = to_server(expr, schema, types)
-    return compile_predicate(prepare(server, server_types, now))
+    return compile_predicate(prepare(server, server_types, now), judge)

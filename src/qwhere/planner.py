@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .errors import UnsupportedWhereError
 from .loopback import LoopBackTarget, Profile, get_profile
 from .loopback.profiles import UNKNOWN
 from .resolve import Types, prepare, to_nnf, to_server
-from .tree import And, Expr, FieldPath, all_of
+from .tree import And, Expr, FieldPath, ServerClause, all_of, walk
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -91,7 +92,8 @@ class Plan:
             for part in self.parts:
                 where = json.dumps(part.where, ensure_ascii=False) if part.where else "(nothing)"
                 if part.exact:
-                    lines.append(f"  {part.text}\n    -> server {where}: exact")
+                    why = f" ({part.reason})" if part.reason else ""
+                    lines.append(f"  {part.text}\n    -> server {where}: exact{why}")
                 else:
                     lines.append(
                         f"  {part.text}\n    -> server {where}, client residual: {part.reason}"
@@ -133,6 +135,7 @@ def plan(
         if taken.clause is not None:
             wheres.append(taken.clause)
         if not taken.exact:
+            _refuse_server_only(conjunct)
             residual.append(conjunct)
     where = target.render(wheres)
     return Plan(
@@ -142,6 +145,17 @@ def plan(
         types=server_types,
         profile=profile,
     )
+
+
+def _refuse_server_only(conjunct: Expr) -> None:
+    """A clause only the server can judge must not be needed on the client."""
+    for node in walk(conjunct):
+        if isinstance(node, ServerClause):
+            raise UnsupportedWhereError(
+                f"{node.text} can only be judged by the server, but here its meaning would "
+                f"be needed on the client (in {conjunct}); put it at the top level of the "
+                "filter, outside not and outside an or with client-side parts"
+            )
 
 
 def explain(

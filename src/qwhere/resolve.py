@@ -32,6 +32,7 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
     all_of,
     any_of,
@@ -104,7 +105,7 @@ def prepare(expr: Expr, types: Types | None = None, now: datetime | None = None)
             return Or(tuple(walk(op) for op in node.operands))
         if isinstance(node, Not):
             return Not(walk(node.operand))
-        if isinstance(node, Test | Match | Exists):
+        if isinstance(node, Test | Match | Exists | ServerClause):
             return node
         if isinstance(node, Compare):
             return _compare(node.field, node.op, _instant(node.value, now))

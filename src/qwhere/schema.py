@@ -28,6 +28,7 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
     any_of,
 )
@@ -158,7 +159,7 @@ class Schema:
             return Or(tuple(self._lower(op) for op in expr.operands))
         if isinstance(expr, Not):
             return Not(self._lower(expr.operand))
-        if isinstance(expr, Test):
+        if isinstance(expr, Test | ServerClause):
             return expr
         spec = self.lookup(expr.field)  # type: ignore[attr-defined]
         path = spec.path
@@ -203,7 +204,7 @@ class Schema:
             return Or(tuple(self.bind(op) for op in expr.operands))
         if isinstance(expr, Not):
             return Not(self.bind(expr.operand))
-        if isinstance(expr, Test):
+        if isinstance(expr, Test | ServerClause):
             return expr
         return self.bind_leaf(expr)
 

@@ -12,8 +12,9 @@ their operands' order. ``And(())`` is the filter that selects everything (writte
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import attrs
@@ -303,8 +304,47 @@ class Test(Expr):
         return f"Test({self.label})"
 
 
+def _frozen_json(value: Mapping[str, Any]) -> str:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"a server clause is a JSON object, not {value!r}")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@attrs.frozen(repr=False)
+class ServerClause(Expr):
+    """A LoopBack where clause only the server can judge (``like``, ``ilike``, ...).
+
+    :func:`qwhere.from_where` keeps such a clause from ``db_filter`` as it is; the
+    LoopBack target sends it unchanged. It cannot be negated or evaluated on the
+    client, and it has no text form.
+    """
+
+    key: ClassVar[str] = "server_clause"
+    text: str = attrs.field(converter=_frozen_json)
+
+    @property
+    def where(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.text)
+        return loaded
+
+    def __repr__(self) -> str:
+        return f"ServerClause({self.text})"
+
+
 TRUE = And(())
 FALSE = Or(())
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """``expr`` and every node below it, parents first."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, And | Or):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, Not):
+            stack.append(node.operand)
 
 
 def all_of(*operands: Expr) -> Expr:

@@ -4,10 +4,13 @@
 objects with numbered keys), implicit conjunction of keys, plain equality,
 ``eq neq gt gte lt lte inq nin between regexp`` — into a tree on server paths,
 so a raw clause can be combined with other filters, explained, and evaluated
-on the client. Anything the engine would treat in a way the tree cannot say
-(several operators in one object, ``like``, ``exists``, ``nor``, an object as a
-value, ...) raises :class:`~qwhere.errors.UnsupportedWhereError` naming the
-problem; nothing is dropped silently.
+on the client. ``like``, ``nlike``, ``ilike`` and ``nilike``, whose meaning only the
+server knows (its collation, its escaping), are kept as
+:class:`~qwhere.tree.ServerClause` leaves and sent unchanged. Anything the engine
+would treat in a way the tree cannot say (several operators in one object,
+``exists``, ``nor``, an object as a value, ...) raises
+:class:`~qwhere.errors.UnsupportedWhereError` naming the problem; nothing is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .tree import (
     In,
     Match,
     Not,
+    ServerClause,
     all_of,
     any_of,
 )
@@ -64,6 +68,10 @@ _KNOWN = frozenset(
         "not",
     }
 )
+#: Operators only the server can judge: kept as they are, sent unchanged (server-only).
+#: Their meaning depends on the connector's collation and escaping, so qwhere never
+#: evaluates them; a plan refuses them where the client would need their meaning.
+SERVER_ONLY = frozenset({"like", "nlike", "ilike", "nilike"})
 _REGEX_LITERAL = re.compile(r"^/(.*)/([a-z]*)$", re.DOTALL)
 _HINTS = {
     "like": "use regexp (qwhere cannot tell how LoopBack's like wildcards translate)",
@@ -180,10 +188,6 @@ def _condition(path: FieldPath, clause: object, types: Types) -> Expr:
                 f"{'.'.join(path)}: comparing with a whole list {_show(clause)} is not "
                 "supported; use inq"
             )
-        if clause is None and types.get(path) is FieldType.STRING_LIST:
-            raise UnsupportedWhereError(
-                f"{'.'.join(path)}: LoopBack raises on a null test of a list field"
-            )
         return Compare(path, "==", _value(clause, path, types))
     if len(clause) != 1:
         raise UnsupportedWhereError(
@@ -226,6 +230,12 @@ def _condition(path: FieldPath, clause: object, types: Types) -> Expr:
                 f"{'.'.join(path)}: LoopBack fails on a regexp against a date (a server error)"
             )
         return _regex(arg, path)
+    if op in SERVER_ONLY:
+        if not isinstance(arg, str):
+            raise UnsupportedWhereError(
+                f"{'.'.join(path)}: {op} takes a pattern string, not {_show(arg)}"
+            )
+        return ServerClause({".".join(path): {op: arg}})
     hint = _HINTS.get(op)
     if hint is None and op not in _KNOWN:
         hint = f'to compare a nested field write {{"{".".join(path)}.{op}": ...}}'

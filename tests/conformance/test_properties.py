@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from strategies import trees_of
 
-from qwhere import FieldType, from_where, plan, predicate
+from qwhere import FieldType, UnsupportedWhereError, from_where, plan, predicate
 from qwhere.tree import (
     FALSE,
     TRUE,
@@ -288,3 +288,30 @@ def test_design_card_filter_is_exact_and_agrees(engine: LoopBackEngine) -> None:
     )
     assert the_plan.exact
     assert _engine_ids(engine, records, the_plan.where) == {"1", "4"}
+
+
+@given(expr=filters, records=datasets())
+@settings(
+    max_examples=max(1, settings().max_examples * 2 // 5),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+def test_the_default_profile_agrees_with_loopback(
+    engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
+) -> None:
+    """``connector=None`` plans, which must hold on every connector, on the memory engine."""
+    note(f"filter: {expr}")
+    the_plan = plan(expr, types=TYPES, now=NOW)
+    note(f"where: {the_plan.where}  residual: {the_plan.residual}")
+    truth = _ids(records, predicate(expr, types=TYPES, now=NOW))
+    selected = _engine_ids(engine, records, the_plan.where)  # property 4 inside
+    assert truth <= selected
+    assert {r["id"] for r in records if r["id"] in selected and the_plan.matches(r)} == truth
+    if the_plan.exact:
+        assert selected == truth
+    back = from_where(the_plan.where, types=TYPES)  # like is read as a server-only clause
+    try:
+        replan = plan(back, types=TYPES, now=NOW)
+    except UnsupportedWhereError as exc:
+        assert "can only be judged by the server" in str(exc)  # a like beside a superset
+        return
+    assert selected <= _engine_ids(engine, records, replan.where)

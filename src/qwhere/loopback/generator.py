@@ -27,21 +27,26 @@ the code every LoopBack server runs):
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
-from ..errors import FilterTypeError, FilterValueError
+from ..errors import FilterTypeError, FilterValueError, UnsupportedWhereError
 from ..jsregex import dot_matches_all
+from ..resolve import to_nnf
 from ..schema import FieldType
 from ..target import Taken, Target
 from ..text import format_field
 from ..tree import (
+    FALSE,
+    TRUE,
     And,
     Between,
     Compare,
+    ComparisonOp,
     Exists,
     Expr,
     FieldPath,
@@ -51,7 +56,10 @@ from ..tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
+    all_of,
+    any_of,
 )
 from ..values import Scalar
 from .profiles import MEMORY, Profile
@@ -186,7 +194,40 @@ class LoopBackGenerator(Generator[Pushed]):
         return result
 
     def generate(self, node: Expr) -> Pushed:
+        integral = self._integral(node)
+        if integral is not None:
+            return integral
         return self.safely(super().generate, node)
+
+    def _integral(self, node: Expr) -> Pushed | None:
+        """A number test on a 32-bit integer column, rewritten with integer bounds.
+
+        automigrate makes ``number`` an INTEGER column on the SQL connectors: they refuse
+        a fraction or an out-of-range bound, and no stored value can equal one.
+        """
+        negated = isinstance(node, Not)
+        inner = node.operand if isinstance(node, Not) else node
+        if not isinstance(inner, Compare | Between | In | Quantified):
+            return None
+        path = inner.field
+        if len(path) > 1 or self.kind(path) is not FieldType.NUMBER:
+            return None
+        if self.profile.numbers == "float":
+            return None
+        values = (
+            [inner.low, inner.high]
+            if isinstance(inner, Between)
+            else ([inner.value] if isinstance(inner, Compare) else list(inner.values))
+        )
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if all(isinstance(v, int) and _INT32[0] <= v <= _INT32[1] for v in numbers):
+            return None
+        if self.profile.numbers == "either":
+            return _superset("a fraction or a number beyond 32 bits fails on an integer column")
+        rewritten = _on_int32(inner)
+        if negated:
+            rewritten = to_nnf(Not(rewritten))
+        return self.generate(rewritten)
 
     def _checked(self, path: FieldPath, values: tuple[Scalar, ...]) -> None:
         """Type errors do not depend on the connector: raise them before any profile rule."""
@@ -214,7 +255,12 @@ class LoopBackGenerator(Generator[Pushed]):
         return self.kind(path) is FieldType.STRING_LIST and self.profile.lists == "json_text"
 
     def _json_like(self, path: FieldPath, value: Scalar) -> Where | None:
-        """A ``like`` on the JSON text that holds ``path`` and that every match satisfies."""
+        """A test of the JSON text that holds ``path``, which every match satisfies.
+
+        Lists take ``like``; juggler refuses ``like`` on an object property (it reads it
+        as a nested where clause) but passes ``regexp`` through, so a member is found by
+        a literal pattern where the connector has a regexp.
+        """
         literal: str | None
         if isinstance(value, bool):
             literal = "true" if value else "false"
@@ -230,12 +276,16 @@ class LoopBackGenerator(Generator[Pushed]):
             return None
         if len(path) > 1:
             last = path[-1]
-            if not all(c.isalnum() or c in "_-" for c in last):
+            if self.profile.regexp != "postgresql" or not all(
+                c.isalnum() or c in "_-" for c in last
+            ):
                 return None
-            literal = f'"{last}":{literal}'
-            column = path[0]
-        else:
-            column = path[0]
+            if isinstance(value, str) and any(c in '"\\' for c in value):
+                return None
+            member = f'"{last}":{literal}'
+            text = "".join("\\" + c if c.isascii() and not c.isalnum() else c for c in member)
+            return {field_key(path[:1]): {"regexp": f"/{text}/"}}
+        column = path[0]
         if self.profile.like == "juggler" and any(c in _LIKE_UNSAFE for c in literal):
             return None
         pattern = "%" + literal.replace("\\", "\\\\") + "%"
@@ -486,8 +536,9 @@ class LoopBackGenerator(Generator[Pushed]):
         if like is None:
             return _superset(reason)
         op = p.caseless_like if caseless and p.caseless_like else "like"
-        column = node.field[:1] if len(node.field) > 1 else node.field
-        return Pushed({field_key(column): {op: like}}, False, reason + "; like narrows it")
+        if len(node.field) > 1:
+            return _superset(reason)  # juggler refuses like on an object property
+        return Pushed({field_key(node.field): {op: like}}, False, reason + "; like narrows it")
 
     def between(self, node: Between) -> Pushed:
         self._checked(node.field, (node.low, node.high))
@@ -524,6 +575,9 @@ class LoopBackGenerator(Generator[Pushed]):
 
     def test(self, node: Test) -> Pushed:
         return _superset("a Python callable runs on the client")
+
+    def server_clause(self, node: ServerClause) -> Pushed:
+        return Pushed(node.where, True, "server-only: sent unchanged, judged by the server")
 
     # -- connectives ---------------------------------------------------------------------------
 
@@ -662,6 +716,56 @@ class LoopBackGenerator(Generator[Pushed]):
 
     def not_test(self, node: Test) -> Pushed:
         return self.test(node)
+
+    def not_server_clause(self, node: ServerClause) -> Pushed:
+        raise UnsupportedWhereError(
+            f"{node.text} can only be judged by the server, and LoopBack has no not"
+        )
+
+
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def _int_compare(path: FieldPath, op: ComparisonOp, value: Scalar) -> Expr:
+    """``path op value`` over a column of 32-bit integers (or null), with an integer bound."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return Compare(path, op, value)
+    low, high = _INT32
+    if op == "==":
+        ok = float(value).is_integer() and low <= value <= high
+        return Compare(path, "==", int(value)) if ok else FALSE
+    if op == "!=":
+        ok = float(value).is_integer() and low <= value <= high
+        return Compare(path, "!=", int(value)) if ok else TRUE
+    # the least integer that passes (ascending ops) or the greatest (descending ops)
+    if op in (">", ">="):
+        first = math.floor(value) + 1 if op == ">" else math.ceil(value)
+        if first > high:
+            return FALSE
+        return Exists(path) if first <= low else Compare(path, ">=", first)
+    last = math.ceil(value) - 1 if op == "<" else math.floor(value)
+    if last < low:
+        return FALSE
+    return Exists(path) if last >= high else Compare(path, "<=", last)
+
+
+def _on_int32(node: Compare | Between | In | Quantified) -> Expr:
+    path = node.field
+    if isinstance(node, Compare):
+        return _int_compare(path, node.op, node.value)
+    if isinstance(node, Between):
+        if node.low is None or node.high is None:
+            return FALSE
+        return all_of(_int_compare(path, ">=", node.low), _int_compare(path, "<=", node.high))
+    members = [
+        _int_compare(path, "==", v) if v is not None else Compare(path, "==", None)
+        for v in node.values
+    ]
+    if isinstance(node, In) or node.quantifier == "any":
+        return any_of(*(m for m in members if m != FALSE))
+    if node.quantifier == "all":
+        return all_of(*members)
+    return Not(any_of(*(m for m in members if m != FALSE)))
 
 
 #: characters juggler's memory ``like`` does not read as themselves

@@ -40,6 +40,10 @@ RegexpDialect = Literal["javascript", "postgresql"]
 #: How ``like`` runs: as SQL (escapes work, ``%`` spans newlines) or as juggler's memory
 #: connector runs it (turned into a regular expression without escaping it).
 LikeDialect = Literal["sql", "juggler"]
+#: What a ``number`` property's column holds: any JavaScript number, or (automigrate's
+#: INTEGER / INT(11)) 32-bit integers only; ``either``: not known, so only 32-bit
+#: integers are sent (a fraction is refused by PostgreSQL's integer column).
+NumberColumn = Literal["float", "int32", "either"]
 #: How the connector orders and compares strings.
 StringOrder = Literal["utf16", "codepoint", "case_insensitive"]
 
@@ -85,6 +89,7 @@ class Profile:
     #: dates are kept to this many milliseconds (1000: whole seconds)
     date_resolution_ms: int
     like: LikeDialect
+    numbers: NumberColumn
     #: the operator whose match ignores ASCII case (``None``: none that every connector has)
     caseless_like: str | None
     #: a clause that selects nothing and that this connector accepts
@@ -111,6 +116,7 @@ MEMORY = Profile(
     regexp="javascript",
     date_resolution_ms=1,
     like="juggler",
+    numbers="float",
     caseless_like="ilike",
     nulls_first_descending=False,
 )
@@ -128,6 +134,7 @@ POSTGRESQL = Profile(
     regexp="postgresql",
     date_resolution_ms=1,
     like="sql",
+    numbers="int32",
     caseless_like="ilike",
     nothing={"and": [{"id": None}, {"id": {"neq": None}}]},
     nulls_first_descending=True,
@@ -147,6 +154,7 @@ MYSQL = Profile(
     regexp=None,
     date_resolution_ms=1000,
     like="sql",
+    numbers="int32",
     caseless_like="like",
     nothing={"and": [{"id": None}, {"id": {"neq": None}}]},
     nulls_first_descending=False,
@@ -165,6 +173,7 @@ UNKNOWN = Profile(
     regexp=None,
     date_resolution_ms=1000,
     like="juggler",
+    numbers="either",
     caseless_like=None,
     nothing={"and": [{"id": None}, {"id": {"neq": None}}]},
     nulls_first_descending=None,

@@ -28,6 +28,8 @@ _WORD = "A-Za-z0-9_"
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _QUANTIFIER = re.compile(r"\{(\d+)(,(\d*))?\}")
 _MAX_PG_REPEAT = 255  # PostgreSQL's RE_DUP_MAX
+#: groups both dialects read alike (lookarounds test the same strings in both)
+_PG_GROUPS = ("(?:", "(?=", "(?!", "(?<=", "(?<!")
 
 
 def without_multiline(pattern: str) -> str:
@@ -132,11 +134,12 @@ def to_postgresql(pattern: str, flags: str) -> str | None:
             out.append(atom)
             continue
         if atom == "(":
-            if pattern[end : end + 2] == "?:":
-                out.append("(?:")
-                index += 2
+            group = next((g for g in _PG_GROUPS if pattern.startswith(g, pos)), None)
+            if group is not None:
+                out.append(group)
+                index += len(group) - 1
             elif pattern[end : end + 1] == "?":
-                return None  # lookarounds and named groups: not translated
+                return None  # named groups: PostgreSQL has none
             else:
                 out.append("(")
             continue

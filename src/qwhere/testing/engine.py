@@ -5,6 +5,8 @@ This is what the demo service answers with. It mirrors the memory connector of
 
 * ``where`` is read with :func:`qwhere.from_where` and evaluated with
   :func:`qwhere.predicate`, which the conformance suite pins to the engine;
+  ``like`` and its kin (server-only for qwhere) are decided as juggler decides
+  them (:func:`juggler_like`);
 * ``order`` is ``"key [ASC|DESC]"`` (a comma-separated string or a list); the
   sort is stable (ties keep insertion order), a missing value sorts below every
   value and, on date fields, ``null`` sorts as the epoch (as JavaScript compares
@@ -33,9 +35,10 @@ from typing import Any, Literal
 import attrs
 
 from ..errors import QwhereError
-from ..evaluator import read_datetime
+from ..evaluator import MISSING, get_path, read_datetime
+from ..jsregex import JsRegex
 from ..schema import FieldType
-from ..tree import FieldPath
+from ..tree import Expr, FieldPath, ServerClause, walk
 
 __all__ = ["ORDERS", "BadFilter", "Collection", "ServerOrder", "parse_order"]
 
@@ -156,6 +159,38 @@ def _select(fields: object) -> Callable[[Record], Record]:
     raise BadFilter(f"The fields {json.dumps(fields)} are not valid")
 
 
+def _js_string(value: object) -> str:
+    """``String(value)`` in JavaScript, for the values a JSON record holds."""
+    if value is MISSING:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else repr(value)
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    return str(value)
+
+
+def juggler_like(clause: Mapping[str, Any], record: Any) -> bool:
+    """``like``/``nlike``/``ilike``/``nilike`` as juggler's memory connector decides them.
+
+    juggler turns the pattern into a regular expression by replacing ``%`` with ``.*``
+    and ``_`` with ``.`` and nothing else (its escaping step is undone by its own
+    loop), searches ``String(value)`` with it, and tests each element of a list.
+    """
+    ((key, condition),) = clause.items()
+    ((op, pattern),) = condition.items()
+    regex = JsRegex(pattern.replace("%", ".*").replace("_", "."), "i" if "ilike" in op else "")
+    negated = str(op).startswith("n")
+    value = get_path(record, tuple(key.split(".")))
+    if isinstance(value, list):  # some element passes (nlike: some element does not match)
+        return any(regex.search(_js_string(v)) != negated for v in value)
+    return regex.search(_js_string(value)) != negated
+
+
 class Collection:
     """A model's records with LoopBack query semantics; ``types`` marks date fields etc.
 
@@ -236,17 +271,43 @@ class Collection:
             from ..evaluator import predicate
             from ..where import from_where
 
-            def compiled(clause: Mapping[str, Any]) -> Callable[[Any], bool]:
-                return predicate(from_where(clause, types=self.types), types=self.types)
-
             try:
-                found = _with_like(where, compiled, self.types)
-            except (QwhereError, ValueError, TypeError, re.error) as exc:
+                self._check_null_on_lists(where)
+                tree = from_where(where, types=self.types)
+                self._check_server_only(tree)
+                found = predicate(tree, types=self.types, judge=juggler_like)
+            except (QwhereError, ValueError, TypeError) as exc:
                 raise BadFilter(f"Invalid where clause: {exc}") from None
             if len(self._predicates) > 512:
                 self._predicates.clear()
             self._predicates[text] = found
         return found
+
+    def _check_server_only(self, tree: Expr) -> None:
+        for node in walk(tree):
+            if isinstance(node, ServerClause):
+                ((key, _),) = node.where.items()
+                kind = self.types.get(tuple(key.split(".")))
+                if kind not in (None, FieldType.STRING, FieldType.STRING_LIST, FieldType.ENUM):
+                    raise BadFilter(
+                        f"Invalid where clause: the demo service decides like only on text "
+                        f"fields, not on {key}"
+                    )
+
+    def _check_null_on_lists(self, where: object) -> None:
+        """juggler fails on ``{"tags": null}`` for a list property; so does the demo."""
+        if isinstance(where, list):
+            for item in where:
+                self._check_null_on_lists(item)
+        if not isinstance(where, Mapping):
+            return
+        for key, clause in where.items():
+            if key in ("and", "or"):
+                self._check_null_on_lists(clause)
+            elif clause is None and self.types.get(tuple(str(key).split("."))) is (
+                FieldType.STRING_LIST
+            ):
+                raise BadFilter("Cannot read properties of null (reading 'neq')")
 
     def ordered(self, order: object) -> _Sorted:
         if order is None:
@@ -302,121 +363,6 @@ def _map_strings(clause: Any, to_key: Callable[[str], str]) -> Any:
     if isinstance(clause, Mapping):
         return {k: _map_strings(v, to_key) for k, v in clause.items()}
     return clause
-
-
-# -- like, as the memory connector reads it ----------------------------------------------------
-
-_LIKE_OPS = ("like", "nlike", "ilike", "nilike")
-
-
-def _has_like(where: Any) -> bool:
-    if isinstance(where, Mapping):
-        return any(
-            (k in _LIKE_OPS and isinstance(where, Mapping)) or _has_like(v)
-            for k, v in where.items()
-        )
-    if isinstance(where, list):
-        return any(_has_like(c) for c in where)
-    return False
-
-
-def _like_source(pattern: str) -> str:
-    """juggler's ``toRegExp``, step for step: specials are escaped, then every backslash
-    is dropped again (so they keep their regex meaning), ``%`` is ``.*`` and ``_`` is ``.``."""
-    escaped = re.sub(r"([.*+?^=!:${}()|\[\]/\\])", r"\\\1", pattern)
-    out: list[str] = []
-    i = 0
-    while i < len(escaped):
-        char = escaped[i]
-        if char == "\\":
-            i += 1
-            if i < len(escaped):
-                out.append(escaped[i])
-        elif char == "%":
-            out.append(".*")
-        elif char == "_":
-            out.append(".")
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def _js_string(value: Any) -> str:
-    """``String(value)`` as JavaScript writes it, for the values a record holds."""
-    if value is _MISSING:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, Mapping):
-        return "[object Object]"
-    return str(value)
-
-
-def _like_test(key: str, clause: Mapping[str, Any]) -> Callable[[Any], bool]:
-    from ..jsregex import js_regex
-
-    if len(clause) != 1:
-        raise BadFilter(f"Invalid where clause: {key}: several operators in one object")
-    ((op, pattern),) = clause.items()
-    if not isinstance(pattern, str):
-        raise BadFilter(f"Invalid where clause: {key}: {op} takes a string")
-    rx = js_regex(_like_source(pattern), "i" if op in ("ilike", "nilike") else "")
-    negated = op in ("nlike", "nilike")
-
-    def one(value: Any) -> bool:
-        return (
-            (rx.search(_js_string(value)) is None)
-            if negated
-            else bool(rx.search(_js_string(value)))
-        )
-
-    def test(record: Any) -> bool:
-        value = _get(record, key)
-        if isinstance(value, list):  # the memory connector tests each element
-            return any(one(v) for v in value)
-        return one(value)
-
-    return test
-
-
-def _every(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
-    return lambda r: all(t(r) for t in tests)
-
-
-def _some(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
-    return lambda r: any(t(r) for t in tests)
-
-
-def _with_like(
-    where: Mapping[str, Any],
-    compiled: Callable[[Mapping[str, Any]], Callable[[Any], bool]],
-    types: Mapping[FieldPath, FieldType],
-) -> Callable[[Any], bool]:
-    """A predicate for ``where``: ``like`` and its kin as juggler's memory connector reads
-    them (a JavaScript regex, unanchored, tested on each element of a list), the rest
-    through ``from_where`` (``compiled``)."""
-    if not _has_like(where):
-        return compiled(where)
-    parts: list[Callable[[Any], bool]] = []
-    for key, clause in where.items():
-        if key in ("and", "or") and isinstance(clause, list):
-            subs = [_with_like(c, compiled, types) for c in clause if isinstance(c, Mapping)]
-            if len(subs) != len(clause):
-                raise BadFilter(f"Invalid where clause: {key} must list objects")
-            parts.append(_every(subs) if key == "and" else _some(subs))
-        elif isinstance(clause, Mapping) and any(op in clause for op in _LIKE_OPS):
-            if types.get(tuple(key.split("."))) is FieldType.DATETIME:
-                # juggler makes the pattern a Date first: qwhere refuses to guess
-                raise BadFilter(f"Invalid where clause: {key}: like on a date")
-            parts.append(_like_test(key, clause))
-        else:
-            parts.append(compiled({key: clause}))
-    return _every(parts)
 
 
 _Range = tuple[float, float]  # inclusive bounds on a date, as POSIX seconds
