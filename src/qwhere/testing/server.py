@@ -164,6 +164,22 @@ class DemoService:
         with self._lock:
             self.log.clear()
 
+    def set_faults(
+        self,
+        rate: float = 0.0,
+        kinds: Sequence[str] = FAULT_KINDS,
+        script: Sequence[str | None] = (),
+        retry_after: int = 0,
+    ) -> None:
+        """Faults from now on: ``rate`` of ``kinds``, and ``script`` for the next requests
+        (request numbers start again at 0, so the script is met in order)."""
+        with self._lock:
+            self.faults = float(rate)
+            self.fault_kinds = tuple(kinds)
+            self.fault_script = list(script)
+            self.retry_after = retry_after
+            self._counter = 0
+
     def snapshot(self) -> list[dict[str, Any]]:
         """A copy of the job records as they are now."""
         with self._lock:
