@@ -74,6 +74,9 @@ class RealService:
     def snapshot(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.records]
 
+    def set_faults(self, *args: Any, **kwargs: Any) -> None:
+        self.proxy.set_faults(*args, **kwargs)
+
     @property
     def page_cap(self) -> int | None:
         return self._page_cap
