@@ -103,6 +103,7 @@ class _Core:
         )
 
     def fetch_backends(self, service: BackendService, timeout: float | None) -> list[Backend]:
+        log.debug("GET /Backends")
         body = self.transport.get("/Backends", timeout=timeout)
         if not isinstance(body, list):
             raise ProtocolError(f"GET /Backends: expected a JSON list, not {type(body).__name__}")
@@ -184,9 +185,9 @@ class _JobMethods:
             raise type_error("job_id", "a string", job_id)
         if not job_id or job_id in (".", ".."):
             raise ArgumentError(f"{job_id!r} is not a job id")
-        body = self._core.transport.get(
-            "/Jobs/" + quote(job_id, safe=""), not_found=JobNotFoundError
-        )
+        path = "/Jobs/" + quote(job_id, safe="")
+        log.debug("GET %s", path)
+        body = self._core.transport.get(path, not_found=JobNotFoundError)
         job = Job.from_record(body)
         if job.id != job_id:
             raise ProtocolError(f"GET /Jobs/{job_id}: the server answered with job {job.id}")
