@@ -191,9 +191,14 @@ def test_the_tie_break_is_strict_only_where_ids_never_compare_equal(profile: Any
     nxt = seg.request(None, 3, 3)
     assert isinstance(nxt, PageRequest)
     assert nxt.filter["where"] == {
-        "or": [
-            {"creationDate": {"lt": STAMPS[0]}},
-            {"and": [{"creationDate": STAMPS[0]}, {"id": {op: "a"}}]},
+        "and": [
+            {"creationDate": {"lte": STAMPS[0]}},  # where an index scan starts
+            {
+                "or": [
+                    {"creationDate": {"lt": STAMPS[0]}},
+                    {"and": [{"creationDate": STAMPS[0]}, {"id": {op: "a"}}]},
+                ]
+            },
         ]
     }
 
@@ -233,7 +238,7 @@ def test_a_group_a_page_holds_is_passed_with_a_strict_condition() -> None:
     assert [r["id"] for p in seg.pages for r in p] == ["b", "A1", "a1"]
     nxt = seg.request(None, 2, 2)
     assert isinstance(nxt, PageRequest) and not seg.inclusive
-    assert nxt.filter["where"]["or"][1]["and"][1] == {"id": {"lt": "a1"}}
+    assert nxt.filter["where"]["and"][1]["or"][1]["and"][1] == {"id": {"lt": "a1"}}
 
 
 def test_a_page_of_one_counts_the_records_equal_to_the_cursor() -> None:
@@ -295,3 +300,38 @@ def test_split_ranges_partition_the_dates() -> None:
         "creationDate": {"lt": "2024-03-01T00:00:00.000Z"}
     }
     assert seg.split(Bound.at(datetime(2025, 1, 1, tzinfo=UTC)), far) is None  # outside
+
+
+def test_job_from_json_is_from_record_without_the_copy() -> None:
+    from types import MappingProxyType
+
+    from qwhere.testing.data import job_records
+
+    records = job_records(300, undated=10)
+    records[0]["status"] = "ERROR_SOMETHING_NEW"  # any ERROR_* is an error
+    records[1]["backend"] = None
+    for record in records:
+        fast, slow = qwhere.Job.from_json(record), qwhere.Job.from_record(record)
+        assert fast == slow and fast.raw == slow.raw == record
+        assert repr(fast) == repr(slow)
+    kept = qwhere.Job.from_json(records[2])
+    records[2]["name"] = "changed"
+    assert kept.raw["name"] == "changed"  # kept as it is: a view of the decoded record
+    assert isinstance(kept.raw, MappingProxyType)
+    for bad in (
+        {"id": 5, "status": "RUNNING"},
+        {"id": "", "status": "RUNNING"},
+        {"id": "a", "status": "EXPLODED"},
+        {"id": "a", "status": 7},
+        {"id": "a", "status": "RUNNING", "tags": "x"},
+        {"id": "a", "status": "RUNNING", "tags": ["x", 1]},
+        {"id": "a", "status": "RUNNING", "name": 3},
+        {"id": "a", "status": "RUNNING", "experimentTag": ["e"]},
+        {"id": "a", "status": "RUNNING", "backend": {"name": 3}},
+        {"id": "a", "status": "RUNNING", "backend": "lima"},
+        {"id": "a", "status": "RUNNING", "creationDate": "yesterday"},
+        {"id": "a", "status": "RUNNING", "creationDate": 1700000000},
+    ):
+        for build in (qwhere.Job.from_json, qwhere.Job.from_record):
+            with pytest.raises(qwhere.ProtocolError):
+                build(bad)  # type: ignore[arg-type]

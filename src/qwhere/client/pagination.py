@@ -59,15 +59,32 @@ __all__ = [
 
 Record = dict[str, Any]
 Phase = Literal["dated", "undated"]
+_fromisoformat = datetime.fromisoformat
 
 
-@attrs.frozen(slots=True)
 class Position:
-    """A record's place in the walk: its date (None: undated), as parsed and as sent, and id."""
+    """A record's place in the walk: its date (None: undated), as parsed and as sent, and id.
 
-    when: datetime | None
-    text: Any
-    ident: str
+    (A plain slotted class: one is made for every record received.)
+    """
+
+    __slots__ = ("ident", "text", "when")
+
+    def __init__(self, when: datetime | None, text: Any, ident: str) -> None:
+        self.when = when
+        self.text = text
+        self.ident = ident
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Position):
+            return NotImplemented
+        return (self.when, self.text, self.ident) == (other.when, other.text, other.ident)
+
+    def __hash__(self) -> int:
+        return hash((self.when, self.ident))
+
+    def __repr__(self) -> str:
+        return f"Position({self.when!r}, {self.text!r}, {self.ident!r})"
 
 
 @attrs.frozen
@@ -192,7 +209,12 @@ class Keyset:
         raw = record.get(self.field)
         if raw is None:
             return Position(None, None, ident)
-        when = parse_datetime(raw, f"{self.path} {ident}: {self.field}")
+        try:
+            when = _fromisoformat(raw)  # LoopBack's own form: 2024-05-01T12:00:00.000Z
+        except (TypeError, ValueError):
+            when = None
+        if when is None or when.tzinfo is None:
+            when = parse_datetime(raw, f"{self.path} {ident}: {self.field}")
         return Position(when, raw, ident)
 
     def follows(self, a: Position, b: Position) -> bool:
@@ -242,12 +264,18 @@ class Keyset:
             own = [dict(where)] if where else []
         return conjoin(own + list(conditions))
 
-    def cursor_condition(self, phase: Phase, cursor: Position, inclusive: bool) -> dict[str, Any]:
+    def cursor_conditions(
+        self, phase: Phase, cursor: Position, inclusive: bool
+    ) -> list[dict[str, Any]]:
+        """After ``cursor``: ``d < c or (d == c and id < i)`` (``>`` ascending), with the
+        redundant ``d <= c`` beside it that lets an index on ``(d, id)`` start its scan
+        at the cursor (PostgreSQL and MariaDB cannot start one from the ``or``)."""
         tie = {"id": {self.after(inclusive): cursor.ident}}
         if phase == "undated":
-            return tie
+            return [tie]
         f, op, at = self.field, self.after(), cursor.text
-        return {"or": [{f: {op: at}}, {"and": [{f: at}, tie]}]}
+        bound = {f: {self.after(True): at}}
+        return [bound, {"or": [{f: {op: at}}, {"and": [{f: at}, tie]}]}]
 
     def ties_where(self, phase: Phase, cursor: Position) -> dict[str, Any]:
         """The records the server holds equal to ``cursor``: same date, id equal to it."""
@@ -258,7 +286,7 @@ class Keyset:
 
     def remaining_where(self, cursor: Position) -> dict[str, Any]:
         """The dated records after ``cursor`` (for the concurrent walk's probes)."""
-        found = self.with_where(self.cursor_condition("dated", cursor, False))
+        found = self.with_where(*self.cursor_conditions("dated", cursor, False))
         assert found is not None
         return found
 
@@ -343,10 +371,10 @@ class Segment:
         if self.phase == "undated":
             conditions.append({f: None})
             if self.cursor is not None:
-                conditions.append(ks.cursor_condition("undated", self.cursor, self.inclusive))
+                conditions += ks.cursor_conditions("undated", self.cursor, self.inclusive)
         else:
             if self.cursor is not None:
-                conditions.append(ks.cursor_condition("dated", self.cursor, self.inclusive))
+                conditions += ks.cursor_conditions("dated", self.cursor, self.inclusive)
             elif ks.descending and self.hi is not None:
                 conditions.append({f: {"lt": self.hi.text}})
             elif not ks.descending and self.lo is not None:

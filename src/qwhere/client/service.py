@@ -94,7 +94,7 @@ class _Core:
         return Lister(
             self.transport,
             keyset,
-            Job.from_record,
+            Job.from_json,  # the records are fresh JSON: the jobs keep them as they are
             query.accept,
             limit=limit,
             skip=skip,
