@@ -198,6 +198,8 @@ def test_token_never_in_repr_log_or_exception(caplog: pytest.LogCaptureFixture) 
     texts += [record.getMessage() for record in caplog.records]
     texts += [str(record.args) for record in caplog.records]
     assert caplog.records, "debug logging was captured"
+    filters = [r.getMessage() for r in caplog.records if r.name == "qwhere.client"]
+    assert any(m.startswith("GET /Jobs filter={") for m in filters), "each request's filter"
     leaks = [t for t in texts if TOKEN in t]
     assert leaks == []
 
