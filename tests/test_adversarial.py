@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
-from qwhere import predicate
+from qwhere import FilterValueError, Q, parse, predicate
 
 # -- 1. filter text never calls what a record did not declare readable ------------------------
 
@@ -207,3 +207,35 @@ def test_the_record_hook_is_the_declared_way_in() -> None:
             self.__qwhere_record__ = trip  # only a class declares the record view
 
     assert predicate("name == x")(InstanceHook()) is False
+
+
+# -- 11. no warning from re escapes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matching", "not_matching"),
+    [
+        ("[[:alpha:]]", ["a]", ":]", "[]"], ["a", "b]", "]"]),  # JavaScript: one of [:alph, then ]
+        ("[^[]", ["a"], ["["]),
+        ("[a&&b]", ["&", "b"], ["c"]),
+        ("[||]", ["|"], ["a"]),
+        ("[~~x]", ["~", "x"], ["a"]),
+    ],
+)
+def test_regex_classes_python_will_read_differently_compile_without_warnings(
+    pattern: str, matching: list[str], not_matching: list[str]
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keep = predicate(Q.x.matches(pattern))
+        assert parse(f"x ~ /{pattern}/") == Q.x.matches(pattern)
+    assert all(keep({"x": text}) for text in matching)
+    assert not any(keep({"x": text}) for text in not_matching)
+
+
+def test_a_double_dash_in_a_class_is_a_typed_error() -> None:
+    with pytest.raises(FilterValueError, match="set difference") as info:
+        parse("x ~ /[+--]/")
+    assert info.value.column == 5
