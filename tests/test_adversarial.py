@@ -17,7 +17,18 @@ from typing import Any
 import attrs
 import pytest
 
-from qwhere import FilterValueError, Q, parse, predicate
+from qwhere import (
+    ArgumentError,
+    Compare,
+    FilterValueError,
+    Not,
+    Q,
+    UnsupportedWhereError,
+    from_where,
+    parse,
+    plan,
+    predicate,
+)
 
 # -- 1. filter text never calls what a record did not declare readable ------------------------
 
@@ -239,3 +250,92 @@ def test_a_double_dash_in_a_class_is_a_typed_error() -> None:
     with pytest.raises(FilterValueError, match="set difference") as info:
         parse("x ~ /[+--]/")
     assert info.value.column == 5
+
+
+# -- 8. prototype-pollution keys never reach a where clause ---------------------------------------
+
+PROTO_TEXTS = [
+    '"__proto__".isAdmin == true',
+    "constructor.prototype.isAdmin == true",
+    "a.constructor exists",
+    'x."prototype" == 1',
+    "__proto__ == 1",
+    "a.__proto__.b in [1]",
+]
+
+
+@pytest.mark.parametrize("text", PROTO_TEXTS)
+def test_the_parser_refuses_prototype_keys(text: str) -> None:
+    with pytest.raises(FilterValueError, match="prototype") as info:
+        parse(text)
+    column = {"x": 3, "a": 1}.get(text[0], 1)  # the token that holds the key
+    assert (info.value.line, info.value.column) == (1, column)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Q(**{"__proto__": "x"}),
+        lambda: Q["__proto__"] == 1,
+        lambda: Q.constructor.prototype == 1,
+        lambda: Q["a.prototype"].exists(),
+        lambda: Q.field("constructor").in_([1]),
+    ],
+)
+def test_the_builder_refuses_prototype_keys(build: Any) -> None:
+    with pytest.raises(ArgumentError, match="prototype"):
+        build()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"__proto__": 1},
+        {"__proto__.isAdmin": True},
+        {"constructor.prototype.isAdmin": {"neq": None}},
+        {"and": [{"a": 1}, {"prototype": 2}]},
+    ],
+)
+def test_from_where_and_db_filter_refuse_prototype_keys(where: dict[str, Any]) -> None:
+    from qwhere.service import job_filter
+
+    with pytest.raises(UnsupportedWhereError, match="prototype"):
+        from_where(where)
+    with pytest.raises(UnsupportedWhereError, match="prototype"):
+        job_filter(db_filter=where)
+
+
+def test_the_loopback_compiler_guards_the_clause_last() -> None:
+    from qwhere.loopback import field_key
+
+    for path in (("__proto__",), ("a", "constructor"), ("prototype", "x")):
+        with pytest.raises(FilterValueError, match="prototype"):
+            field_key(path)
+    assert field_key(("proto", "constructors")) == "proto.constructors"
+
+
+# -- 6. every error from bad input is a QwhereError --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: Q[5],  # type: ignore[index]
+        lambda: Q.x == object(),
+        lambda: Q.x.matches("("),
+        lambda: Q.x.matches(5),  # type: ignore[arg-type]
+        lambda: Q.test(42),  # type: ignore[arg-type]
+        lambda: Q(),
+        lambda: Not(5),  # type: ignore[arg-type]
+        lambda: Compare("x", "=~", 1),  # type: ignore[arg-type]
+        lambda: parse("a == 1", schema="jobs"),  # type: ignore[arg-type]
+        lambda: parse(b"a == 1"),  # type: ignore[arg-type]
+        lambda: plan("a == 1", "jobs"),  # type: ignore[arg-type]
+        lambda: predicate("a == 1", now="yesterday"),  # type: ignore[arg-type]
+        lambda: plan(5),  # type: ignore[arg-type]
+        lambda: predicate("a == 1", types=[1]),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_arguments_raise_argument_errors(call: Any) -> None:
+    with pytest.raises(ArgumentError):
+        call()

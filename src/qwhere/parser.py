@@ -35,10 +35,11 @@ from lark.exceptions import (
 from lark.lexer import BasicLexer, ContextualLexer, Lexer, LexerState
 from lark.utils import TextSlice
 
-from .errors import FilterError, FilterSyntaxError, FilterValueError
+from .errors import ArgumentError, FilterError, FilterSyntaxError, FilterValueError
 from .jsregex import atoms
 from .tree import (
     FALSE,
+    PROTOTYPE_KEYS,
     TRUE,
     Between,
     Compare,
@@ -51,6 +52,7 @@ from .tree import (
     Quantified,
     all_of,
     any_of,
+    prototype_key_message,
 )
 from .values import UNIT_SECONDS, RelativeTime, Scalar
 
@@ -430,7 +432,15 @@ def _field(written: Token | _Field) -> _Field:
     if type(written) is tuple:
         return written
     name = cast(Token, written)
-    return tuple(name.split(".")), name  # a NAME has no empty parts
+    parts = tuple(name.split("."))  # a NAME has no empty parts
+    _check_parts(parts, name)
+    return parts, name
+
+
+def _check_parts(parts: FieldPath, token: Token) -> None:
+    for part in parts:
+        if part in PROTOTYPE_KEYS:
+            raise _Fault(prototype_key_message(part), token)
 
 
 def _bind(node: Expr, field: _Field, values: tuple[Token, ...] = ()) -> Expr:
@@ -484,6 +494,7 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
             text = _unquote(tok) if tok.type == "STRING" else str(tok)
             if not text:
                 raise _Fault("a field name cannot be empty", tok, FilterSyntaxError)
+            _check_parts(tuple(text.split(".")), tok)
             parts.extend(text.split("."))
         if any(not p for p in parts):
             raise _Fault("empty part in a dotted field name", children[0], FilterSyntaxError)
@@ -560,8 +571,20 @@ def parse(text: str, schema: Schema | None = None) -> Expr:
     And([In('status', ['RUNNING', 'ERROR']), Quantified('tags', 'all', ['a', 'b'])])
     """
     if not isinstance(text, str):
-        raise TypeError(f"parse() takes filter text (str), not {type(text).__name__}")
+        raise ArgumentError(f"parse() takes filter text (str), not {type(text).__name__}")
+    check_schema(schema)
     return _parse_cached(text, schema)
+
+
+def check_schema(schema: object) -> None:
+    """``schema`` is a :class:`~qwhere.schema.Schema` or None (an ArgumentError otherwise)."""
+    from .schema import Schema
+
+    if schema is not None and not isinstance(schema, Schema):
+        raise ArgumentError(
+            f"schema must be a Schema (qwhere.schemas.JOBS, qwhere.schemas.BACKENDS) or None, "
+            f"not {schema!r}"
+        )
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
+from .errors import ArgumentError
 from .schema import FieldType, Schema
 from .tree import (
     And,
@@ -47,12 +48,15 @@ def to_server(
     expr: Expr | str, schema: Schema | None, types: Types | None
 ) -> tuple[Expr, dict[FieldPath, FieldType]]:
     """(tree on server paths, server path types) for user input with an optional schema."""
-    if isinstance(expr, str):
-        from .parser import parse
+    from .parser import check_schema, parse
 
+    check_schema(schema)
+    if types is not None and not isinstance(types, Mapping):
+        raise ArgumentError(f"types must be a mapping of field paths to FieldType, not {types!r}")
+    if isinstance(expr, str):
         expr = parse(expr, schema)
     if not isinstance(expr, Expr):
-        raise TypeError(f"expected a filter (text or tree), not {type(expr).__name__}")
+        raise ArgumentError(f"expected a filter (text or tree), not {type(expr).__name__}")
     merged: dict[FieldPath, FieldType] = {}
     if schema is not None:
         expr = schema.lower(expr)
@@ -95,6 +99,8 @@ def _compare(path: FieldPath, op: str, value: Scalar) -> Expr:
 
 def prepare(expr: Expr, types: Types | None = None, now: datetime | None = None) -> Expr:
     """Resolve times and dates in ``expr`` (a tree on server paths)."""
+    if now is not None and not isinstance(now, datetime):
+        raise ArgumentError(f"now must be a datetime or None, not {now!r}")
     types = types or {}
 
     def walk(node: Expr) -> Expr:

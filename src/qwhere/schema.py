@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import attrs
 
-from .errors import FilterTypeError, FilterValueError, UnknownFieldError, suggest
+from .errors import ArgumentError, FilterTypeError, FilterValueError, UnknownFieldError, suggest
 from .tree import (
     And,
     Between,
@@ -111,7 +111,7 @@ class Schema:
             for name in (spec.name, *spec.aliases):
                 key = name.lower()
                 if key in table:
-                    raise ValueError(f"schema {self.name}: {name!r} is defined twice")
+                    raise ArgumentError(f"schema {self.name}: {name!r} is defined twice")
                 table[key] = spec
         object.__setattr__(self, "_by_name", table)
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import attrs
 
+from .errors import ArgumentError
 from .jsregex import JsRegex, atoms, check_portable
 from .values import Scalar, check_scalar, value_key
 
@@ -57,21 +58,51 @@ _BOOL_HINT = (
 )
 
 
+#: Path parts JavaScript reads from an object's prototype chain: a where clause naming them
+#: can read or pollute ``Object.prototype`` on the server, so no filter may name them.
+PROTOTYPE_KEYS = frozenset({"__proto__", "constructor", "prototype"})
+
+
+def prototype_key_message(name: str) -> str:
+    return (
+        f"field name {name!r} is refused: JavaScript reads {name!r} from an object's "
+        "prototype, so LoopBack would not read a field (a prototype-pollution key)"
+    )
+
+
 def field_path(name: str | Iterable[str]) -> FieldPath:
     """A field path from ``"backend.name"`` or ``("backend", "name")``; dots separate parts."""
     parts: list[str] = []
+    if not isinstance(name, str | Iterable):
+        raise ArgumentError(f"a field name must be a string, not {name!r}")
     for piece in [name] if isinstance(name, str) else list(name):
         if not isinstance(piece, str):
-            raise TypeError(f"a field name must be a string, not {piece!r}")
+            raise ArgumentError(f"a field name must be a string, not {piece!r}")
         parts.extend(piece.split("."))
     if not parts or any(not p for p in parts):
-        raise ValueError(f"empty part in field name {name!r}")
+        raise ArgumentError(f"empty part in field name {name!r}")
+    for part in parts:
+        if part in PROTOTYPE_KEYS:
+            raise ArgumentError(prototype_key_message(part))
     return tuple(parts)
+
+
+def _one_of(choices: tuple[str, ...], what: str) -> Callable[[object, object, object], None]:
+    def check(_node: object, _attr: object, value: object) -> None:
+        if not isinstance(value, str) or value not in choices:
+            raise ArgumentError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
+
+    return check
+
+
+def _is_filter(_node: object, _attr: object, value: Any) -> None:
+    if not isinstance(value, Expr):
+        raise ArgumentError(f"not takes a filter, not {value!r}")
 
 
 def _values(values: Iterable[object]) -> tuple[Scalar, ...]:
     if isinstance(values, str | bytes | dict):
-        raise TypeError(f"expected a list of values, not {values!r}")
+        raise ArgumentError(f"expected a list of values, not {values!r}")
     return tuple(check_scalar(v) for v in values)
 
 
@@ -97,7 +128,7 @@ class Expr:
         return Not(self)
 
     def __bool__(self) -> bool:
-        raise TypeError(_BOOL_HINT)
+        raise ArgumentError(_BOOL_HINT)
 
     def __str__(self) -> str:
         from .text import to_text
@@ -108,7 +139,7 @@ class Expr:
 def _operand(other: object, op: str) -> Expr:
     if isinstance(other, Expr):
         return other
-    raise TypeError(
+    raise ArgumentError(
         f"cannot combine a filter with {other!r} using {op}; both sides must be filters "
         "(did you forget parentheses around a comparison?)"
     )
@@ -121,7 +152,7 @@ def _regex_pattern(pattern: str) -> str:
     JavaScript and Python regular expressions).
     """
     if not isinstance(pattern, str):
-        raise TypeError(f"a regular expression must be a string, not {pattern!r}")
+        raise ArgumentError(f"a regular expression must be a string, not {pattern!r}")
     return "".join(_LITERAL_FORM.get(atom, atom) for _, atom, _ in atoms(pattern))
 
 
@@ -131,10 +162,12 @@ _LITERAL_FORM = {"\\/": "/", "\\\n": "\\n", "\\\r": "\\r", "\n": "\\n", "\r": "\
 
 def _regex_flags(flags: str) -> str:
     if not isinstance(flags, str):
-        raise TypeError(f"regular expression flags must be a string, not {flags!r}")
+        raise ArgumentError(f"regular expression flags must be a string, not {flags!r}")
     bad = sorted(set(flags) - set(REGEX_FLAGS))
     if bad:
-        raise ValueError(f"unknown regular expression flag(s) {''.join(bad)!r}; allowed: i, m, s")
+        raise ArgumentError(
+            f"unknown regular expression flag(s) {''.join(bad)!r}; allowed: i, m, s"
+        )
     return "".join(sorted(set(flags)))
 
 
@@ -144,7 +177,7 @@ class Compare(Expr):
 
     key: ClassVar[str] = "compare"
     field: FieldPath = attrs.field(converter=field_path)
-    op: ComparisonOp = attrs.field(validator=attrs.validators.in_(COMPARISON_OPS))
+    op: ComparisonOp = attrs.field(validator=_one_of(COMPARISON_OPS, "the operator"))
     value: Scalar = attrs.field(converter=check_scalar, eq=value_key)
 
     def __repr__(self) -> str:
@@ -170,7 +203,7 @@ class Quantified(Expr):
     key: ClassVar[str] = "quantified"
     field: FieldPath = attrs.field(converter=field_path)
     quantifier: Literal["all", "any", "none"] = attrs.field(
-        validator=attrs.validators.in_(QUANTIFIERS)
+        validator=_one_of(QUANTIFIERS, "the quantifier")
     )
     values: tuple[Scalar, ...] = attrs.field(converter=_values, eq=value_key)
 
@@ -194,7 +227,7 @@ class Match(Expr):
             check_portable(self.pattern)
             JsRegex(self.pattern, self.flags)
         except (re.error, ValueError, IndexError) as exc:
-            raise ValueError(f"invalid regular expression /{self.pattern}/: {exc}") from None
+            raise ArgumentError(f"invalid regular expression /{self.pattern}/: {exc}") from None
 
     def __repr__(self) -> str:
         return f"Match({'.'.join(self.field)!r}, {self.pattern!r}, {self.flags!r})"
@@ -228,13 +261,15 @@ def _flatten(kind: type[Expr], operands: Iterable[Expr]) -> tuple[Expr, ...]:
     out: list[Expr] = []
     for op in operands:
         if not isinstance(op, Expr):
-            raise TypeError(f"an operand of {kind.__name__} must be a filter, not {op!r}")
+            raise ArgumentError(f"an operand of {kind.__name__} must be a filter, not {op!r}")
         if isinstance(op, And | Or) and type(op) is kind and op.operands:
             out.extend(op.operands)
         else:
             out.append(op)
     if len(out) == 1:
-        raise ValueError(f"{kind.__name__} needs zero or at least two operands; use all_of/any_of")
+        raise ArgumentError(
+            f"{kind.__name__} needs zero or at least two operands; use all_of/any_of"
+        )
     return tuple(out)
 
 
@@ -273,7 +308,7 @@ class Not(Expr):
     """The operand does not hold (classical: exactly the records it does not select)."""
 
     key: ClassVar[str] = "not_"
-    operand: Expr = attrs.field(validator=attrs.validators.instance_of(Expr))
+    operand: Expr = attrs.field(validator=_is_filter)
 
     def __repr__(self) -> str:
         return f"Not({self.operand!r})"
@@ -293,7 +328,7 @@ class Test(Expr):
     @fn.validator
     def _check(self, _attr: object, value: object) -> None:
         if not callable(value):
-            raise TypeError(f"Q.test needs a callable, not {value!r}")
+            raise ArgumentError(f"Q.test needs a callable, not {value!r}")
 
     @property
     def label(self) -> str:

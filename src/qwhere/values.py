@@ -18,6 +18,8 @@ from typing import TypeAlias
 
 import attrs
 
+from .errors import ArgumentError
+
 __all__ = [
     "UNIT_SECONDS",
     "RelativeTime",
@@ -42,14 +44,16 @@ class RelativeTime:
     of a date value), so it only moves in whole days; ``now`` is an instant.
     """
 
-    anchor: str = attrs.field(validator=attrs.validators.in_(("now", "today")))
+    anchor: str = attrs.field()
     seconds: int = 0
 
     def __attrs_post_init__(self) -> None:
+        if self.anchor not in ("now", "today"):
+            raise ArgumentError(f"a relative time is anchored at now or today, not {self.anchor!r}")
         if type(self.seconds) is not int:
-            raise TypeError("RelativeTime.seconds must be an int")
+            raise ArgumentError("RelativeTime.seconds must be an int")
         if self.anchor == "today" and self.seconds % UNIT_SECONDS["d"]:
-            raise ValueError("'today' moves in whole days or weeks (d, w), not hours")
+            raise ArgumentError("'today' moves in whole days or weeks (d, w), not hours")
 
     @classmethod
     def of(cls, anchor: str, amount: int, unit: str) -> RelativeTime:
@@ -92,9 +96,9 @@ def check_scalar(value: object) -> Scalar:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"a filter value must be a finite number, not {value!r}")
+            raise ArgumentError(f"a filter value must be a finite number, not {value!r}")
         return value
-    raise TypeError(f"a filter value must be a str, number, bool, None or date, not {value!r}")
+    raise ArgumentError(f"a filter value must be a str, number, bool, None or date, not {value!r}")
 
 
 def coerce_value(value: object) -> Scalar:

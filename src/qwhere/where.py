@@ -23,6 +23,7 @@ from .resolve import Types
 from .schema import FieldType
 from .tree import (
     FALSE,
+    PROTOTYPE_KEYS,
     TRUE,
     Between,
     Compare,
@@ -33,6 +34,7 @@ from .tree import (
     Not,
     all_of,
     any_of,
+    prototype_key_message,
 )
 from .values import Scalar, check_scalar
 
@@ -103,6 +105,9 @@ def _path(key: str) -> FieldPath:
     parts = tuple(key.split("."))
     if any(not p for p in parts):
         raise UnsupportedWhereError(f"empty part in field name {key!r}")
+    for part in parts:
+        if part in PROTOTYPE_KEYS:
+            raise UnsupportedWhereError(prototype_key_message(part))
     if any(p.isdigit() for p in parts):
         raise UnsupportedWhereError(
             f"{key!r}: LoopBack reads a number in a path as a position in a list, which qwhere "
