@@ -6,29 +6,47 @@ time and stopped at the end of each test.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from strategies import conditions, trees_of
 
 from qwhere import (
+    TRUE,
     ArgumentError,
     Compare,
+    Expr,
+    FilterError,
+    FilterSyntaxError,
     FilterValueError,
     Not,
+    Or,
     Q,
+    QwhereError,
+    RelativeTime,
     UnsupportedWhereError,
+    connect,
     from_where,
     parse,
     plan,
     predicate,
+    schemas,
 )
+from qwhere.parser import MAX_TEXT_LENGTH
+from qwhere.tree import MAX_DEPTH
+from qwhere.where import MAX_WHERE_DEPTH
 
 # -- 1. filter text never calls what a record did not declare readable ------------------------
 
@@ -339,3 +357,287 @@ def test_the_loopback_compiler_guards_the_clause_last() -> None:
 def test_bad_arguments_raise_argument_errors(call: Any) -> None:
     with pytest.raises(ArgumentError):
         call()
+
+
+# -- 5. accepted input never raises a plain Python exception -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "words"),
+    [
+        ("created == 9999-12-31", 12, "out of range"),
+        ("created > 0001-01-01T00:00", 11, "out of range"),
+        ("created > now - 99999999999d", 11, "at most 100000 days"),
+        ("name ~ /a{99999999999}/", 8, "too large"),
+        ("name ~ /" + "(" * 3000 + ")" * 3000 + "/", 8, "regular expression"),
+        ("x == " + "9" * 4301, 6, "too large"),
+        ("x == -" + "9" * 400, 6, "too large"),
+        ("x in [1, " + "2" * 309 + "]", 10, "JavaScript"),
+        ('name == "\ud800"', 10, "lone surrogate"),
+        ("name == x and\n tags any [\udfff]", 12, "lone surrogate"),
+    ],
+)
+def test_out_of_range_input_is_a_filter_error_with_a_position(
+    text: str, column: int, words: str
+) -> None:
+    with pytest.raises(FilterError) as info:
+        plan(text, schemas.JOBS if text.startswith(("created", "name")) else None)
+    assert words in info.value.reason
+    assert info.value.column == column
+    message = str(info.value)
+    message.encode("utf-8")  # printable: no lone surrogate in the message
+    assert len(message) < 600
+
+
+def test_out_of_range_values_through_python_are_argument_errors() -> None:
+    from qwhere.service import job_filter
+
+    for bad in (
+        lambda: Q.x == 10**400,
+        lambda: Q.x == date(9999, 12, 31),
+        lambda: Q.x == datetime.min,
+        lambda: Q.x == "\ud800",
+        lambda: Q["\ud800"] == 1,
+        lambda: RelativeTime("now", 10**12),
+        lambda: job_filter(start_datetime=datetime.min),
+        lambda: job_filter(end_datetime=datetime.max),
+        lambda: job_filter(backend_name="\ud800"),
+        lambda: job_filter(job_tags=["ok", "\udc00"]),
+        lambda: job_filter(where='name == "\ud800"'),
+    ):
+        with pytest.raises(QwhereError) as info:
+            bad()
+        str(info.value).encode("utf-8")
+    with pytest.raises(UnsupportedWhereError, match="surrogate"):
+        job_filter(db_filter={"name": "\ud800"})
+    with pytest.raises(UnsupportedWhereError, match="surrogate"):
+        job_filter(db_filter={"na\ud800me": 1})
+
+
+def test_relative_times_against_an_extreme_now_are_filter_errors() -> None:
+    for now, text in ((datetime.min, "created > now - 7d"), (datetime.max, "created < now + 7d")):
+        with pytest.raises(QwhereError, match="out of range"):
+            plan(text, schemas.JOBS, now=now)
+        with pytest.raises(QwhereError, match="out of range"):
+            predicate("created >= today", schemas.JOBS, now=now)
+
+
+def test_retrieve_job_refuses_a_lone_surrogate_before_any_request() -> None:
+    provider = connect("http://127.0.0.1:9", retries=0)  # nothing listens there; nothing is sent
+    with pytest.raises(ArgumentError, match="surrogate"):
+        provider.retrieve_job("job-\ud800")
+    assert provider._core.transport.requests_sent == 0
+
+
+def test_counts_beyond_javascript_integers_are_refused() -> None:
+    provider = connect("http://127.0.0.1:9", retries=0)
+    with pytest.raises(ArgumentError, match="2\\*\\*53"):
+        provider.iter_jobs(skip=10**100)
+    with pytest.raises(ArgumentError, match="2\\*\\*53"):
+        provider.iter_jobs(limit=2**60)
+
+
+# -- 5. nesting: one documented limit, supported by every later stage -------------------------
+
+
+def _nested_text(levels: int, shape: str) -> str:
+    """A filter whose and/or/not nest exactly ``levels`` deep, its deepest condition a date."""
+    text = "created == 2024-01-31"
+    for i in range(levels - 1):
+        if shape == "not":
+            text = f"not {text}" if i % 2 else f"not ({text})"
+        elif i % 3 == 0:
+            text = f"(status == ERROR or {text})"
+        elif i % 3 == 1:
+            text = f"(tags any [t{i}] and {text})"
+        else:
+            text = f"not {text}"
+    return text
+
+
+def _nested_tree(levels: int) -> Expr:
+    tree: Expr = Q.created == date(2024, 1, 31)
+    for i in range(levels - 1):
+        tree = (
+            (Q.status == "ERROR") | tree
+            if i % 3 == 0
+            else ~tree
+            if i % 3 == 2
+            else tree & (Q.tags.any([f"t{i}"]))
+        )
+    return tree
+
+
+def _deep_stack(frames: int, call: Any) -> Any:
+    """``call()`` from ``frames`` frames further down the stack (a caller's own depth)."""
+    return call() if frames == 0 else _deep_stack(frames - 1, call)
+
+
+def _every_stage(tree: Expr) -> None:
+    assert parse(str(tree), schemas.JOBS) == tree
+    assert repr(tree) and hash(tree) == hash(parse(str(tree), schemas.JOBS))
+    planned = plan(tree, schemas.JOBS)
+    accept = predicate(tree, schemas.JOBS)
+    accept({"status": "ERROR_RUNNING_JOB", "creationDate": "2024-01-31T12:00:00Z"})
+    accept(Rec())
+    back = from_where(planned.where, types=schemas.JOBS.server_types())
+    str(back), repr(back), plan(back)
+    str(planned)
+    if planned.residual is not None:
+        str(planned.residual), predicate(planned.residual)
+
+
+@pytest.mark.parametrize("shape", ["not", "mixed"])
+def test_parse_accepts_the_limit_and_refuses_one_more_level(shape: str) -> None:
+    at_limit = parse(_nested_text(MAX_DEPTH, shape), schemas.JOBS)
+    assert at_limit.depth == MAX_DEPTH
+    _deep_stack(300, lambda: _every_stage(at_limit))
+    deeper = _nested_text(MAX_DEPTH + 1, shape)
+    with pytest.raises(FilterSyntaxError, match=f"at most {MAX_DEPTH}") as info:
+        parse(deeper, schemas.JOBS)
+    # it points at a deepest condition
+    innermost = ("created == 2024-01-31", "status == ERROR or created == 2024-01-31)")
+    assert deeper[info.value.column - 1 :].startswith(innermost)
+
+
+def test_the_builder_accepts_the_limit_and_refuses_one_more_level() -> None:
+    at_limit = _nested_tree(MAX_DEPTH)
+    assert at_limit.depth == MAX_DEPTH
+    _deep_stack(300, lambda: _every_stage(at_limit))
+    with pytest.raises(ArgumentError, match=f"at most {MAX_DEPTH}"):
+        _nested_tree(MAX_DEPTH + 1)
+    chain: Expr = Q.a == 1
+    for _ in range(MAX_DEPTH - 1):
+        chain = Not(chain)
+    with pytest.raises(ArgumentError):
+        _ = ~chain
+    with pytest.raises(ArgumentError):
+        Or((chain, Q.b == 1))
+
+
+def test_from_where_accepts_its_limit_and_refuses_one_more_level() -> None:
+    def where(levels: int) -> dict[str, Any]:
+        clause: dict[str, Any] = {"name": "x"}
+        for i in range(levels):
+            clause = {"or" if i % 2 else "and": [{"id": str(i)}, clause]}
+        return clause
+
+    tree = from_where(where(MAX_WHERE_DEPTH - 1))
+    _deep_stack(300, lambda: (str(tree), repr(tree), plan(tree), predicate(tree)({})))
+    with pytest.raises(UnsupportedWhereError, match=f"more than {MAX_WHERE_DEPTH}"):
+        from_where(where(MAX_WHERE_DEPTH))
+    deep: Any = {"name": "x"}
+    for _ in range(100_000):
+        deep = {"and": [deep]}
+    with pytest.raises(UnsupportedWhereError):
+        from_where(deep)
+    nested_value: Any = "x"
+    for _ in range(100_000):
+        nested_value = [nested_value]
+    with pytest.raises(UnsupportedWhereError):
+        from_where({"name": nested_value})
+
+
+def test_every_plan_of_a_filter_at_the_limit_reads_back() -> None:
+    """Schemas and dates nest a filter a few levels deeper; from_where reads every plan."""
+    for text in (_nested_text(MAX_DEPTH, "not"), _nested_text(MAX_DEPTH, "mixed")):
+        tree = parse(text, schemas.JOBS)
+        planned = plan(tree, schemas.JOBS)
+        assert from_where(planned.where, types=schemas.JOBS.server_types()) is not None
+
+
+def test_the_cli_exits_2_without_a_traceback_on_hostile_filters() -> None:
+    from qwhere.cli import main
+
+    for text in (
+        _nested_text(MAX_DEPTH + 1, "not"),
+        "created == 9999-12-31",
+        "x == " + "9" * 4301,
+        '"__proto__".isAdmin == true',
+        "a" * (MAX_TEXT_LENGTH + 1),
+    ):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["explain", text, "--schema", "none"], out, err) == 2, err.getvalue()
+        assert "Traceback" not in err.getvalue() and err.getvalue().startswith("qwhere: ")
+
+
+# -- 9. the parse cache is bounded by size, and so is the input ---------------------------------
+
+
+def test_input_longer_than_the_limit_is_refused_clearly() -> None:
+    text = "a == 1 or " * (MAX_TEXT_LENGTH // 10) + "b"
+    with pytest.raises(FilterSyntaxError, match="at most 100,000") as info:
+        parse(text)
+    assert info.value.column == MAX_TEXT_LENGTH + 1
+    assert len(str(info.value)) < 500
+    assert parse("a == 1 or " * ((MAX_TEXT_LENGTH - 10) // 10) + "b").depth == 2
+
+
+def test_the_parse_cache_is_bounded_by_the_text_it_holds() -> None:
+    from qwhere import parser
+
+    parser._LONG_TEXTS.clear()
+    long_filters = [f"id in [{', '.join(f'j{n}x{i}' for i in range(9000))}]" for n in range(15)]
+    assert all(len(t) > 50_000 for t in long_filters)
+    for text in long_filters:
+        parse(text)
+        assert parser._LONG_TEXTS.size <= parser._LONG_CACHE_CHARS
+    assert len(parser._LONG_TEXTS.trees) < 15
+    assert parse(long_filters[-1]) is parse(long_filters[-1])  # recent ones stay cached
+    short = parser._parse_cached.cache_info()
+    assert short.maxsize == 1024 and parser._SHORT_TEXT == 1000
+    parser._LONG_TEXTS.clear()
+
+
+# -- 10. every accepted text round-trips ------------------------------------------------------
+
+_AWKWARD = st.sampled_from(
+    [*"ab =!<>~()[],.'\"/\\-_019TZ\n\t", "\ud800", "\udfff", "😀", "é", "\x00"]
+)
+
+
+@given(st.text(alphabet=_AWKWARD, max_size=24))
+@settings(max_examples=400, deadline=None)
+@example('a == "\ud800"')
+@example("a == '\udfff'")
+@example('"\ud800" == 1')
+def test_every_accepted_text_round_trips(text: str) -> None:
+    try:
+        tree = parse(text)
+    except FilterError as err:
+        str(err).encode("utf-8")
+        return
+    assert parse(str(tree)) == tree, text
+    str(tree).encode("utf-8")
+
+
+# -- fuzzing: random trees through every stage raise nothing but qwhere errors -----------------
+
+
+def _deepened(tree: Expr, extra: int) -> Expr:
+    for i in range(extra):
+        tree = ~tree if i % 2 else tree | (Q.pad == i)
+    return tree
+
+
+@given(
+    trees_of(conditions, max_leaves=16, width=4),
+    st.integers(min_value=0, max_value=2 * MAX_DEPTH),
+)
+@settings(max_examples=300, deadline=None)
+def test_random_trees_through_every_stage_raise_only_qwhere_errors(tree: Expr, extra: int) -> None:
+    try:
+        tree = _deepened(tree, extra)
+    except QwhereError:
+        return
+    for stage in (
+        lambda: str(tree),
+        lambda: repr(tree),
+        lambda: parse(str(tree)),
+        lambda: predicate(tree)({"status": "x", "tags": ["a"]}),
+        lambda: plan(tree),
+        lambda: from_where(plan(tree).where),
+        lambda: predicate(plan(tree).residual or TRUE)(Rec()),
+    ):
+        with contextlib.suppress(QwhereError):
+            stage()

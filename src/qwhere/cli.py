@@ -471,11 +471,11 @@ def main(
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage
         return int(exc.code or 0)
-    from .errors import FilterError, QwhereError, UnsupportedWhereError
+    from .errors import ArgumentError, FilterError, QwhereError, UnsupportedWhereError
 
     try:
         return COMMANDS[args.command](args, out, err)
-    except (FilterError, UnsupportedWhereError, UsageError) as exc:
+    except (FilterError, UnsupportedWhereError, ArgumentError, UsageError) as exc:
         err.write(f"qwhere: {exc}\n")
         return 2
     except QwhereError as exc:

@@ -73,8 +73,30 @@ class FilterError(QwhereError, ValueError):
             if len(lines) > 1
             else (f"column {self.column}")
         )
-        caret = " " * (self.column - 1) + "^"
+        row, at = _shown(row, self.column)
+        caret = " " * (at - 1) + "^"
         return f"{self.reason} (at {where})\n  {row}\n  {caret}"
+
+
+#: how much of a long line of filter text an error shows around the fault
+_WINDOW = 60
+
+
+def _shown(row: str, column: int) -> tuple[str, int]:
+    """The part of ``row`` an error shows, and the caret's column in it.
+
+    A long line is cut to the characters around ``column``; characters that could not be
+    printed (control characters, lone surrogates) show as U+FFFD, one for one.
+    """
+    start = 0
+    if len(row) > 2 * _WINDOW:
+        start = max(0, min(column - 1 - _WINDOW, len(row) - 2 * _WINDOW))
+        cut = row[start : start + 2 * _WINDOW]
+        row = ("…" if start else "") + cut + ("…" if start + 2 * _WINDOW < len(row) else "")
+        column = column - start + (1 if start else 0)
+    if not row.isprintable():
+        row = "".join(ch if ch.isprintable() else "\ufffd" for ch in row)
+    return row, column
 
 
 class FilterSyntaxError(FilterError):
@@ -151,6 +173,11 @@ class BackendNotFoundError(ApiError, LookupError):
 
 class ProtocolError(QwhereError):
     """The server's answer is not what the REST contract promises (bad JSON or shape)."""
+
+
+def clip(text: str, size: int = 80) -> str:
+    """``text``, cut to ``size`` characters (with an ellipsis) for a message."""
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def suggest(word: str, known: Sequence[str], n: int = 3) -> list[str]:

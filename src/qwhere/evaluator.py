@@ -27,9 +27,11 @@ from functools import cached_property
 from types import MemberDescriptorType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from .errors import ArgumentError
 from .jsregex import JsRegex, literal_prefix
 from .resolve import Types, prepare, to_server
 from .tree import (
+    STAGE_DEPTH,
     And,
     Between,
     Compare,
@@ -382,7 +384,15 @@ class PythonGenerator(Generator[str]):
 def compile_predicate(expr: Expr) -> Callable[[Record], bool]:
     """Compile a *prepared* tree (see :func:`qwhere.resolve.prepare`) into a function."""
     gen = PythonGenerator()
-    body = gen.generate(expr)
+    try:
+        return _compiled(gen, gen.generate(expr))
+    except (SyntaxError, RecursionError, MemoryError):  # past STAGE_DEPTH: never for a filter
+        raise ArgumentError(
+            f"the filter nests too deep ({expr.depth} levels) to compile; at most {STAGE_DEPTH}"
+        ) from None
+
+
+def _compiled(gen: PythonGenerator, body: str) -> Callable[[Record], bool]:
     source = (
         "def _predicate(r):\n"
         + ("    o = r\n" if "(o)" in body else "")

@@ -30,6 +30,7 @@ from .tree import (
     Quantified,
     Test,
     any_of,
+    derived,
 )
 from .values import RelativeTime, Scalar
 
@@ -149,7 +150,8 @@ class Schema:
         ``status == DONE`` becomes ``status in [COMPLETED]``; ``created`` becomes
         ``creationDate``. The result is what :func:`qwhere.plan` compiles.
         """
-        return self._lower(self.bind(expr))
+        with derived():  # statuses expand: the result may nest a level or two deeper
+            return self._lower(self.bind(expr))
 
     def _lower(self, expr: Expr) -> Expr:
         if isinstance(expr, And):

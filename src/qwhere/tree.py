@@ -13,19 +13,23 @@ their operands' order. ``And(())`` is the filter that selects everything (writte
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import attrs
 
-from .errors import ArgumentError
+from .errors import ArgumentError, clip
 from .jsregex import JsRegex, atoms, check_portable
 from .values import Scalar, check_scalar, value_key
 
 __all__ = [
     "COMPARISON_OPS",
     "FALSE",
+    "MAX_DEPTH",
     "QUANTIFIERS",
+    "STAGE_DEPTH",
     "TRUE",
     "And",
     "Between",
@@ -46,6 +50,25 @@ __all__ = [
 ]
 
 FieldPath = tuple[str, ...]
+
+#: How deep ``and``/``or``/``not`` may nest in a filter written as text or built with ``Q``
+#: (a condition is level 1). Every stage supports more (:data:`STAGE_DEPTH`).
+MAX_DEPTH = 64
+#: How deep the trees qwhere derives from a filter may nest (schemas expand statuses, dates
+#: become intervals: a few levels more), and what every stage (text, repr, plan, predicate,
+#: from_where) is tested to support.
+STAGE_DEPTH = MAX_DEPTH + 16
+_DERIVED: ContextVar[bool] = ContextVar("qwhere_derived_tree", default=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str) -> str:
+    """``text`` unless it holds a lone surrogate (which is not Unicode text: it cannot be sent)."""
+    if not text.isascii() and _SURROGATE.search(text):
+        raise ArgumentError(f"{what} {clip(repr(text))} holds a lone surrogate, which is not text")
+    return text
+
+
 ComparisonOp = Literal["==", "!=", "<", "<=", ">", ">="]
 COMPARISON_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=")
 QUANTIFIERS: tuple[str, ...] = ("all", "any", "none")
@@ -84,6 +107,7 @@ def field_path(name: str | Iterable[str]) -> FieldPath:
     for part in parts:
         if part in PROTOTYPE_KEYS:
             raise ArgumentError(prototype_key_message(part))
+        check_text(part, "a field name")
     return tuple(parts)
 
 
@@ -111,6 +135,16 @@ class Expr:
 
     __slots__ = ()
     key: ClassVar[str]
+
+    @property
+    def depth(self) -> int:
+        """How deep ``and``/``or``/``not`` nest here: a condition is 1, ``not a`` 2."""
+        return 1
+
+    @property
+    def derived(self) -> bool:
+        """Built by qwhere's own rewrites (which may nest a filter a few levels deeper)."""
+        return False
 
     def __and__(self, other: object) -> Expr:
         return all_of(self, _operand(other, "&"))
@@ -226,8 +260,9 @@ class Match(Expr):
         try:
             check_portable(self.pattern)
             JsRegex(self.pattern, self.flags)
-        except (re.error, ValueError, IndexError) as exc:
-            raise ArgumentError(f"invalid regular expression /{self.pattern}/: {exc}") from None
+        except (re.error, ValueError, IndexError, OverflowError, RecursionError) as exc:
+            shown = clip(self.pattern)
+            raise ArgumentError(f"invalid regular expression /{shown}/: {exc}") from None
 
     def __repr__(self) -> str:
         return f"Match({'.'.join(self.field)!r}, {self.pattern!r}, {self.flags!r})"
@@ -273,6 +308,44 @@ def _flatten(kind: type[Expr], operands: Iterable[Expr]) -> tuple[Expr, ...]:
     return tuple(out)
 
 
+class NestingError(ArgumentError):
+    """A tree nested deeper than :data:`MAX_DEPTH` (the parser reports it with a position)."""
+
+
+def _nest(node: Expr, operands: tuple[Expr, ...]) -> None:
+    """Set ``node``'s depth from its operands; refuse nesting past the limits."""
+    deepest = max(operands, key=_depth_key, default=None)
+    depth = 1 if deepest is None else deepest.depth + 1
+    derived = _DERIVED.get() or any(op.derived for op in operands)
+    if depth > MAX_DEPTH and (depth > STAGE_DEPTH or not derived):
+        raise NestingError(
+            f"and/or/not nest {depth} levels deep here; a filter may nest at most {MAX_DEPTH}"
+        )
+    object.__setattr__(node, "_depth", depth)
+    object.__setattr__(node, "_derived", derived)
+
+
+def _depth_key(node: Expr) -> int:
+    return node.depth
+
+
+@contextmanager
+def derived() -> Iterator[None]:
+    """Trees built inside are qwhere's own rewrites: they may nest up to :data:`STAGE_DEPTH`."""
+    token = _DERIVED.set(True)
+    try:
+        yield
+    finally:
+        _DERIVED.reset(token)
+
+
+def conjoin(parts: Iterable[Expr]) -> Expr:
+    """``all_of(*parts)`` (``TRUE`` for none) for qwhere's own combinations of filters."""
+    with derived():
+        items = tuple(parts)
+        return all_of(*items) if items else TRUE
+
+
 def _and_operands(operands: Iterable[Expr]) -> tuple[Expr, ...]:
     return _flatten(And, operands)
 
@@ -287,6 +360,19 @@ class And(Expr):
 
     key: ClassVar[str] = "and_"
     operands: tuple[Expr, ...] = attrs.field(converter=_and_operands)
+    _depth: int = attrs.field(init=False, eq=False, repr=False)
+    _derived: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _nest(self, self.operands)
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def derived(self) -> bool:
+        return self._derived
 
     def __repr__(self) -> str:
         return f"And({list(self.operands)!r})"
@@ -298,6 +384,19 @@ class Or(Expr):
 
     key: ClassVar[str] = "or_"
     operands: tuple[Expr, ...] = attrs.field(converter=_or_operands)
+    _depth: int = attrs.field(init=False, eq=False, repr=False)
+    _derived: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _nest(self, self.operands)
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def derived(self) -> bool:
+        return self._derived
 
     def __repr__(self) -> str:
         return f"Or({list(self.operands)!r})"
@@ -309,6 +408,19 @@ class Not(Expr):
 
     key: ClassVar[str] = "not_"
     operand: Expr = attrs.field(validator=_is_filter)
+    _depth: int = attrs.field(init=False, eq=False, repr=False)
+    _derived: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _nest(self, (self.operand,))
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def derived(self) -> bool:
+        return self._derived
 
     def __repr__(self) -> str:
         return f"Not({self.operand!r})"
