@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.server
 import io
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import attrs
@@ -25,17 +29,24 @@ from strategies import conditions, trees_of
 
 from qwhere import (
     TRUE,
+    ApiError,
     ArgumentError,
     Compare,
+    ConnectionFailed,
+    DeadlineExceeded,
     Expr,
     FilterError,
     FilterSyntaxError,
     FilterValueError,
     Not,
     Or,
+    ProtocolError,
     Q,
     QwhereError,
+    RedirectError,
     RelativeTime,
+    RequestTimeout,
+    ResponseTooLarge,
     UnsupportedWhereError,
     connect,
     from_where,
@@ -45,6 +56,7 @@ from qwhere import (
     schemas,
 )
 from qwhere.parser import MAX_TEXT_LENGTH
+from qwhere.transport import parse_retry_after, secret_forms
 from qwhere.tree import MAX_DEPTH
 from qwhere.where import MAX_WHERE_DEPTH
 
@@ -641,3 +653,328 @@ def test_random_trees_through_every_stage_raise_only_qwhere_errors(tree: Expr, e
     ):
         with contextlib.suppress(QwhereError):
             stage()
+
+
+# -- hostile servers: real http.server instances on 127.0.0.1 -----------------------------------
+
+TOKEN = "tok-3f9a'\"\\%+&=/x-secret"  # escapes differently in repr, JSON and URLs
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    behave: Any = None  # set per server
+
+    def do_GET(self) -> None:
+        self.server.seen.append(  # type: ignore[attr-defined]
+            (self.path, self.headers.get("X-Access-Token"))
+        )
+        type(self).behave(self)
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+    def send_json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def trickle(self, data: bytes, every: float, limit: float = 20.0) -> None:
+        """Write ``data`` a byte at a time; give up when the client goes or ``limit`` passes."""
+        stop = time.monotonic() + limit
+        try:
+            for i in range(len(data)):
+                if time.monotonic() > stop:
+                    return
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            return
+
+
+@contextlib.contextmanager
+def hostile(behave: Any) -> Any:
+    """A server on 127.0.0.1 answering every GET with ``behave(handler)``; yields its API URL."""
+    handler = type("Handler", (_Hostile,), {"behave": staticmethod(behave)})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        url = f"http://{host}:{port}/api"
+        yield url, server.seen  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _backends(handler: _Hostile) -> None:
+    handler.send_json(200, [{"name": "b1", "configuration": {"n_qubits": 5}, "status": {}}])
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_origin_is_refused_and_never_gets_the_token(status: int) -> None:
+    with hostile(_backends) as (elsewhere, seen_elsewhere):
+
+        def redirect(handler: _Hostile) -> None:
+            handler.send_response(status)
+            handler.send_header("Location", elsewhere + "/Backends?steal=1")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+        with hostile(redirect) as (url, seen):
+            provider = connect(url, TOKEN, retries=2, backoff=0.001)
+            with pytest.raises(RedirectError) as info:
+                provider.backends()
+    assert seen_elsewhere == []  # nothing, and so no token, went to the other origin
+    assert [token for _, token in seen] == [TOKEN]  # one request, not retried
+    assert info.value.status == status and "steal=***" in info.value.location
+    assert TOKEN not in str(info.value)
+
+
+def test_a_redirect_within_the_origin_is_followed_with_the_token() -> None:
+    def behave(handler: _Hostile) -> None:
+        if handler.path.startswith("/api/Backends"):
+            handler.send_response(307)
+            handler.send_header("Location", "/api/v2/Backends")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        else:
+            _backends(handler)
+
+    with hostile(behave) as (url, seen):
+        assert [b.name for b in connect(url, TOKEN).backends()] == ["b1"]
+    assert seen == [("/api/Backends", TOKEN), ("/api/v2/Backends", TOKEN)]
+
+
+def test_a_redirect_loop_ends_quickly_with_a_typed_error() -> None:
+    def loop(handler: _Hostile) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", handler.path)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    with hostile(loop) as (url, seen):
+        started = time.monotonic()
+        with pytest.raises(RedirectError, match="more than 5 redirects"):
+            connect(url, TOKEN, max_redirects=5).backends()
+        assert time.monotonic() - started < 5
+    assert len(seen) == 6
+
+
+def _slow_body(handler: _Hostile) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    handler.trickle(b"[" + b" " * 998 + b"]", 0.2)
+
+
+def _slow_headers(handler: _Hostile) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+    handler.trickle(b"".join(b"X-Slow-%d: %d\r\n" % (i, i) for i in range(90)), 0.05)
+
+
+def _endless_chunks(handler: _Hostile) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    stop = time.monotonic() + 20
+    try:
+        handler.wfile.write(b"1\r\n[\r\n")
+        while time.monotonic() < stop:
+            handler.wfile.write(b"2\r\n0,\r\n")
+            handler.wfile.flush()
+            time.sleep(0.01)
+    except OSError:
+        return
+
+
+@pytest.mark.parametrize("behave", [_slow_body, _slow_headers, _endless_chunks])
+def test_a_trickling_or_endless_answer_ends_at_the_deadline(behave: Any) -> None:
+    with hostile(behave) as (url, _seen):
+        provider = connect(url, TOKEN, timeout=(1, 1), retries=3, deadline=2)
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded) as info:
+            provider.backends()
+        took = time.monotonic() - started
+    assert 1.5 < took < 4, took
+    assert isinstance(info.value, RequestTimeout) and isinstance(info.value, TimeoutError)
+    assert TOKEN not in str(info.value)
+
+
+def test_an_oversized_body_is_refused_while_streaming() -> None:
+    def declared(handler: _Hostile) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(200 * 1024 * 1024))
+        handler.end_headers()
+        with contextlib.suppress(OSError):
+            handler.wfile.write(b"[" + b"0," * 1000)
+
+    def chunked(handler: _Hostile) -> None:
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        piece = b"0," * 32 * 1024
+        with contextlib.suppress(OSError):
+            handler.wfile.write(b"1\r\n[\r\n")
+            for _ in range(64):  # 4 MB in all, never closed
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            handler.wfile.write(b"1\r\n0\r\n1\r\n]\r\n0\r\n\r\n")
+
+    for behave in (declared, chunked):
+        with hostile(behave) as (url, _seen):
+            provider = connect(url, retries=2, max_response_bytes=1024 * 1024)
+            with pytest.raises(ResponseTooLarge) as info:
+                provider.backends()
+            assert info.value.limit == 1024 * 1024
+    with hostile(chunked) as (url, _seen):  # within the limit, the same body is read
+        assert connect(url, max_response_bytes=8 * 1024 * 1024)._core.transport.get("/x")
+
+
+def test_an_answer_echoing_the_token_never_shows_it() -> None:
+    forms = secret_forms(TOKEN)
+    assert len(forms) >= 4
+
+    def echo(handler: _Hostile) -> None:
+        headers = dict(handler.headers.items())
+        if "count" in handler.path:  # JSON of the wrong shape, a million characters long
+            handler.send_json(200, {"echo": headers, "forms": forms, "pad": "x" * 1_000_000})
+        elif "Jobs/" in handler.path:  # an error quoting the token in every form
+            handler.send_json(400, {"error": {"message": " ".join(forms), "code": TOKEN}})
+        else:  # not JSON
+            raw = ("\n".join(forms) + json.dumps(headers) + "y" * 1_000_000).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(raw)))
+            handler.end_headers()
+            handler.wfile.write(raw)
+
+    with hostile(echo) as (url, _seen):
+        provider = connect(url, TOKEN, retries=0)
+        errors = []
+        for call in (provider.count_jobs, provider.backends, lambda: provider.retrieve_job("j")):
+            with pytest.raises(QwhereError) as info:
+                call()
+            errors.append(info.value)
+    for error in errors:
+        shown = [str(error), repr(error), *map(str, error.args)]
+        shown += [getattr(error, "message", ""), str(getattr(error, "code", ""))]
+        assert not any(form in text for form in forms for text in shown), shown
+        assert len(str(error)) < 1200
+
+
+def _backends_only(handler: _Hostile) -> None:
+    if handler.path.startswith("/api/Backends"):
+        _backends(handler)
+    else:
+        handler.send_json(404, {"error": {"message": f"no route {handler.path}"}})
+
+
+def test_credentials_in_the_url_never_show() -> None:
+    with hostile(_backends_only) as (url, _seen):
+        host = url.split("//", 1)[1]
+        secret_url = f"http://alice:hunter2pass@{host}?access_token=qs-secret-77"
+        provider = connect(secret_url, retries=0)
+        texts = [repr(provider), repr(provider.backend), repr(provider._core.transport)]
+        assert provider.backends()[0].name == "b1"
+        with pytest.raises(ApiError) as info:
+            provider._core.transport.get("/../nowhere-hunter2pass")
+        texts += [str(info.value), repr(info.value)]
+    dead = connect("http://alice:hunter2pass@127.0.0.1:9/api?access_token=qs-secret-77", retries=0)
+    with pytest.raises(ConnectionFailed) as failed:
+        dead.backends()
+    texts += [str(failed.value), repr(dead)]
+    with pytest.raises(ArgumentError) as bad:
+        connect("ftp://alice:hunter2pass@host/?access_token=qs-secret-77")
+    texts.append(str(bad.value))
+    for text in texts:
+        assert "hunter2pass" not in text and "qs-secret-77" not in text, text
+    assert "***@" in repr(dead)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["tok\n", "tok en", "\ttok", "tok\x00", "tök", "tok\r\nX-Evil: 1", "", 5],
+)
+def test_tokens_that_cannot_be_sent_are_refused_without_being_shown(token: Any) -> None:
+    with pytest.raises(ArgumentError) as info:
+        connect("http://127.0.0.1:9/api", token)
+    if isinstance(token, str) and len(token) > 1:
+        assert token not in str(info.value) and repr(token)[1:-1] not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": 0},
+        {"timeout": float("nan")},
+        {"timeout": (1, float("inf"))},
+        {"retries": -1},
+        {"retries": 1.5},
+        {"backoff": float("nan")},
+        {"backoff": float("inf")},
+        {"backoff": -1},
+        {"backoff_max": float("inf")},
+        {"max_retry_after": 0},
+        {"deadline": 0},
+        {"deadline": float("inf")},
+        {"max_response_bytes": 0},
+        {"max_response_bytes": 1.5},
+        {"max_redirects": -1},
+        {"page_size": 10**100},
+        {"workers": True},
+    ],
+)
+def test_connect_refuses_bad_options_with_argument_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(ArgumentError):
+        connect("http://127.0.0.1:9/api", **options)
+
+
+@pytest.mark.parametrize("retry_after", ["1.5", "-5", "soon", "", "99999999999999"])
+def test_a_malformed_retry_after_is_treated_as_absent(retry_after: str) -> None:
+    def busy_then_fine(handler: _Hostile) -> None:
+        seen = handler.server.seen  # type: ignore[attr-defined]
+        if len(seen) < 3:
+            handler.send_json(
+                429, {"error": {"message": "slow down"}}, {"Retry-After": retry_after}
+            )
+        else:
+            _backends(handler)
+
+    with hostile(busy_then_fine) as (url, seen):
+        started = time.monotonic()
+        provider = connect(url, retries=3, backoff=0.01, max_retry_after=2)
+        assert [b.name for b in provider.backends()] == ["b1"]
+        assert time.monotonic() - started < 4 if retry_after != "99999999999999" else True
+    assert len(seen) == 3
+    assert parse_retry_after(retry_after) is None or retry_after == "99999999999999"
+
+
+def test_retry_after_as_seconds_or_an_http_date() -> None:
+    now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(" 7 ") == 7.0
+    assert parse_retry_after("Mon, 01 Jan 2024 12:00:05 GMT", now) == 5.0
+    assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after(None) is None
+
+
+def test_a_server_body_nested_100000_deep_is_a_protocol_error() -> None:
+    def deep(handler: _Hostile) -> None:
+        raw = b"[" * 100_000 + b"]" * 100_000
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(raw)))
+        handler.end_headers()
+        handler.wfile.write(raw)
+
+    with hostile(deep) as (url, _seen), pytest.raises(ProtocolError, match="nests too deep"):
+        connect(url, retries=0)._core.transport.get("/Backends")

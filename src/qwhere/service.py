@@ -1252,6 +1252,9 @@ def connect(
     page_size: int = 200,
     workers: int = 8,
     verify: bool | str = True,
+    deadline: float = 120.0,
+    max_response_bytes: int = 32 * 1024 * 1024,
+    max_redirects: int = 5,
 ) -> Provider:
     """A :class:`Provider` for the LoopBack REST API at ``url`` (e.g. ``http://host/api``).
 
@@ -1262,6 +1265,10 @@ def connect(
     how many records a listing asks for per request (a server may cap it lower);
     ``workers`` bounds the concurrent requests of a large listing (1: sequential).
     ``hub``/``group``/``project`` name the account, for ``backends(hub=...)``.
+    ``deadline`` bounds one request in all (attempts, redirects and pauses: seconds),
+    ``max_response_bytes`` the size of an answer, ``max_redirects`` the redirects a request
+    follows (only within the service's origin: the token is never sent elsewhere).
+    Every bad argument is an :class:`~qwhere.errors.ArgumentError`, raised before any request.
     """
     for key, value in (("hub", hub), ("group", group), ("project", project)):
         _opt_text(key, value)
@@ -1281,6 +1288,9 @@ def connect(
         max_retry_after=max_retry_after,
         pool_size=max(threads, 2) + 2,
         verify=verify,
+        deadline=deadline,
+        max_response_bytes=max_response_bytes,
+        max_redirects=max_redirects,
     )
     core = _Core(
         transport,
