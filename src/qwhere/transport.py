@@ -28,6 +28,8 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import logging
 import math
@@ -182,11 +184,10 @@ class _Attempt:
 
     def __init__(self, seconds: float) -> None:
         self.expired = False
-        self.done = threading.Event()
+        self.done = False
         self.lock = threading.Lock()
         self.conn: Any = None
-        self.timer = threading.Timer(max(seconds, 0.0), self._expire)
-        self.timer.daemon = True
+        self.when = time.monotonic() + max(seconds, 0.0)
 
     def attach(self, conn: Any) -> None:
         with self.lock:
@@ -196,14 +197,10 @@ class _Attempt:
         if self.expired:
             raise _Expired()
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self.lock:
             self.expired = True
             self._shut()
-        # a connection may still be opening: shut it when it has a socket
-        while not self.done.wait(0.05):
-            with self.lock:
-                self._shut()
 
     def _shut(self) -> None:
         sock = getattr(self.conn, "sock", None)
@@ -212,12 +209,57 @@ class _Attempt:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> _Attempt:
-        self.timer.start()
+        _WATCHDOG.watch(self, self.when)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.timer.cancel()
+        self.done = True
+
+
+class _Watchdog:
+    """One thread for every request's deadline: when one passes, its connection is shut
+    (again every 50 ms while the request goes on: its connection may still be opening)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.heap: list[tuple[float, int, _Attempt]] = []
+        self.order = itertools.count()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, attempt: _Attempt, when: float) -> None:
+        with self.cond:
+            if len(self.heap) > 1024:  # finished attempts wait for their turn: sweep them
+                self.heap = [entry for entry in self.heap if not entry[2].done]
+                heapq.heapify(self.heap)
+            heapq.heappush(self.heap, (when, next(self.order), attempt))
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._run, name="qwhere-deadlines", daemon=True
+                )
+                self.thread.start()
+            elif self.heap[0][2] is attempt:
+                self.cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while self.heap and self.heap[0][2].done:
+                    heapq.heappop(self.heap)
+                if not self.heap:
+                    self.cond.wait()
+                    continue
+                when, _, attempt = self.heap[0]
+                delay = when - time.monotonic()
+                if delay > 0:
+                    self.cond.wait(delay)
+                    continue
+                heapq.heappop(self.heap)
+            attempt.expire()
+            if not attempt.done:
+                self.watch(attempt, time.monotonic() + 0.05)
+
+
+_WATCHDOG = _Watchdog()
 
 
 class _Expired(Exception):
