@@ -57,7 +57,7 @@ from qwhere import (
 )
 from qwhere.parser import MAX_TEXT_LENGTH
 from qwhere.transport import parse_retry_after, secret_forms
-from qwhere.tree import MAX_DEPTH
+from qwhere.tree import MAX_DEPTH, STAGE_DEPTH, derived
 from qwhere.where import MAX_WHERE_DEPTH
 
 # -- 1. filter text never calls what a record did not declare readable ------------------------
@@ -525,6 +525,34 @@ def test_the_builder_accepts_the_limit_and_refuses_one_more_level() -> None:
         _ = ~chain
     with pytest.raises(ArgumentError):
         Or((chain, Q.b == 1))
+
+
+def test_every_stage_supports_the_deepest_derived_tree() -> None:
+    """qwhere's own rewrites may nest up to STAGE_DEPTH; every stage takes that, and no more."""
+    with derived():
+        tree: Expr = Q.x == 1
+        dated: Expr = Q.created == date(2024, 1, 31)
+        for i in range(STAGE_DEPTH - 1):
+            tree = Not(tree) if i % 2 else Or((tree, Q.status == f"S{i}"))
+            dated = Not(dated) if i % 2 else Or((dated, Q.status == f"S{i}"))
+        with pytest.raises(ArgumentError):
+            Not(tree)
+    with pytest.raises(ArgumentError, match="81 levels"):  # a date would make it 81: typed
+        plan(dated)
+    assert tree.depth == STAGE_DEPTH and tree.derived
+    _deep_stack(
+        300,
+        lambda: (
+            str(tree),
+            repr(tree),
+            hash(tree),
+            predicate(tree)({"status": "S3"}),
+            from_where(plan(tree).where),
+            str(plan(tree)),
+        ),
+    )
+    with pytest.raises(FilterSyntaxError):  # as text it is input again: the limit is 64
+        parse(str(tree))
 
 
 def test_from_where_accepts_its_limit_and_refuses_one_more_level() -> None:

@@ -764,9 +764,8 @@ _LOCATE = threading.Lock()
 @lru_cache(maxsize=1)
 def _locator() -> tuple[Lark, _Locator]:
     locator = _Locator()
-    return Lark(grammar_text(), parser="lalr", maybe_placeholders=False, transformer=locator), (
-        locator
-    )
+    options: dict[str, Any] = {"parser": "lalr", "lexer": FastLexer, "maybe_placeholders": False}
+    return Lark(grammar_text(), transformer=locator, **options), locator
 
 
 def _locate_nesting(text: str, schema: Schema | None) -> FilterError:
