@@ -11,6 +11,7 @@ import functools
 import http.server
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -907,7 +908,8 @@ def _backends_only(handler: _Hostile) -> None:
         handler.send_json(404, {"error": {"message": f"no route {handler.path}"}})
 
 
-def test_credentials_in_the_url_never_show() -> None:
+def test_credentials_in_the_url_never_show(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     with hostile(_backends_only) as (url, _seen):
         host = url.split("//", 1)[1]
         secret_url = f"http://alice:hunter2pass@{host}?access_token=qs-secret-77"
@@ -924,6 +926,8 @@ def test_credentials_in_the_url_never_show() -> None:
     with pytest.raises(ArgumentError) as bad:
         connect("ftp://alice:hunter2pass@host/?access_token=qs-secret-77")
     texts.append(str(bad.value))
+    assert caplog.records, "debug logging was captured"
+    texts += [record.getMessage() for record in caplog.records]
     for text in texts:
         assert "hunter2pass" not in text and "qs-secret-77" not in text, text
     assert "***@" in repr(dead)

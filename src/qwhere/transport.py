@@ -64,6 +64,7 @@ from .errors import (
     clip,
     forget_secrets,
     register_secrets,
+    scrub,
 )
 
 __all__ = ["RETRY_STATUSES", "Transport", "parse_retry_after"]
@@ -174,6 +175,29 @@ def secret_forms(secret: str) -> tuple[str, ...]:
         quote_plus(secret),
     }
     return tuple(f for f in forms if f)
+
+
+class _ScrubLogs(logging.Filter):
+    """Scrubs the secrets of live transports from qwhere's and urllib3's log records
+    (urllib3 logs URLs, and a URL may carry a query secret)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+_LOG_FILTER = _ScrubLogs()
+for _name in (
+    "qwhere.transport",
+    "qwhere.service",
+    "urllib3.connectionpool",
+    "urllib3.util.retry",
+    "urllib3.poolmanager",
+):
+    logging.getLogger(_name).addFilter(_LOG_FILTER)
 
 
 # -- the watchdog: a request past its deadline has its connection shut --------------------------
