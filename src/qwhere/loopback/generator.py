@@ -42,6 +42,7 @@ from ..target import Taken, Target
 from ..text import format_field
 from ..tree import (
     FALSE,
+    PROTOTYPE_KEYS,
     TRUE,
     And,
     Between,
@@ -116,9 +117,10 @@ def json_value(value: Scalar) -> Any:
 
 def field_key(path: FieldPath) -> str:
     key = ".".join(path)
-    if key.lower() in _OPERATOR_KEYS or any(part.startswith("$") for part in path):
+    if key.lower() in _OPERATOR_KEYS or any(p.startswith("$") or p in PROTOTYPE_KEYS for p in path):
         raise FilterValueError(
-            f"field name {key!r} would be read by LoopBack as an operator; it cannot be queried"
+            f"field name {key!r} would be read by LoopBack as an operator or from a JavaScript "
+            "prototype; it cannot be queried"
         )
     return key
 
