@@ -61,6 +61,7 @@ from ..tree import (
     Test,
     all_of,
     any_of,
+    walk,
 )
 from ..values import Scalar
 from .profiles import MEMORY, Profile
@@ -786,7 +787,22 @@ class LoopBackTarget(Target[Where, Where]):
 
     def take(self, conjunct: Expr) -> Taken[Where]:
         pushed = self.generator.generate(conjunct)
-        return Taken(pushed.where or None, pushed.exact, pushed.reason)
+        reason = pushed.reason
+        if pushed.exact and pushed.where:
+            untyped = sorted(
+                {
+                    format_field(node.field)
+                    for node in walk(conjunct)
+                    if hasattr(node, "field") and node.field not in self.generator.types
+                }
+            )
+            if untyped:
+                reason = (
+                    f"exact where {', '.join(untyped)} {'is a' if len(untyped) == 1 else 'are'} "
+                    "declared propert" + ("y" if len(untyped) == 1 else "ies") + " of the "
+                    "model; undeclared ones (strict: false) are compared loosely by LoopBack"
+                )
+        return Taken(pushed.where or None, pushed.exact, reason)
 
     def render(self, clauses: Sequence[Where]) -> Where:
         return conjunction(list(clauses))
