@@ -286,3 +286,33 @@ def test_connector_is_passed_to_connect(service: str) -> None:
     assert unknown.stderr.startswith("qwhere: connector unknown; where "), unknown.stderr
     assert "client-side residual" in unknown.stderr.splitlines()[0]
     assert run("jobs", "--connector", "oracle", env=env).returncode == 2
+
+
+def test_the_token_can_come_from_a_file_and_never_from_ps(service: str, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cret-token\n", encoding="utf-8")  # a trailing newline, as editors write
+    from_file = run("backends", "--url", service, "--token-file", str(secret))
+    assert from_file.returncode == 0, from_file.stderr
+    assert "warning" not in from_file.stderr
+    piped = subprocess.run(
+        [*QWHERE, "backends", "--url", service, "--token-file", "-"],
+        input="s3cret-token",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("QWHERE_")},
+    )
+    assert piped.returncode == 0, piped.stderr
+    on_the_line = run("backends", "--url", service, "--token", "s3cret-token")
+    assert on_the_line.returncode == 0
+    assert "--token is visible to other users" in on_the_line.stderr
+    missing = run("backends", "--url", service, "--token-file", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    both = run("backends", "--url", service, "--token", "x", "--token-file", str(secret))
+    assert both.returncode == 2
+    bad = tmp_path / "bad"
+    bad.write_text("s3cret\ttoken", encoding="utf-8")
+    refused = run("backends", "--url", service, "--token-file", str(bad))
+    assert refused.returncode == 2 and "s3cret" not in refused.stderr
+    helped = run("jobs", "--help")
+    assert "--token-file" in helped.stdout and "QWHERE_TOKEN" in helped.stdout

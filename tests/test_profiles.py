@@ -193,3 +193,13 @@ def test_plan_matches_uses_the_plans_now() -> None:
     assert p.where == {"creationDate": {"gte": "2024-05-31T00:00:00.000Z"}}  # whole seconds
     assert p.matches({"creationDate": datetime(2024, 5, 31, 12, tzinfo=UTC)})
     assert not p.matches({"creationDate": datetime(2024, 5, 31, 0, 0, 0, 200000, tzinfo=UTC)})
+
+
+def test_untyped_exact_parts_say_they_assume_declared_properties() -> None:
+    # juggler compares properties a model does not declare loosely (n == 3 selects "3"):
+    # an untyped plan's exactness holds for declared properties, and explain says so
+    p = plan("n == 3", connector="memory")
+    assert p.exact and "n is a declared property" in p.parts[0].reason
+    assert "strict: false" in str(p)
+    typed = plan("name == a", schemas.JOBS, connector="memory")
+    assert typed.exact and typed.parts[0].reason == ""

@@ -64,10 +64,16 @@ def _parser() -> argparse.ArgumentParser:
         help="the service's base URL, e.g. http://host:3000/api (env QWHERE_URL); "
         "default: the built-in demo service",
     )
-    common.add_argument(
+    secret = common.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the access token from PATH (- for standard input); or set QWHERE_TOKEN",
+    )
+    secret.add_argument(
         "--token",
-        default=os.environ.get("QWHERE_TOKEN"),
-        help="access token, sent as X-Access-Token (env QWHERE_TOKEN)",
+        help="access token, sent as X-Access-Token; visible to every user of the machine "
+        "(ps): prefer QWHERE_TOKEN or --token-file",
     )
     common.add_argument(
         "--connector",
@@ -315,9 +321,10 @@ def _verbose(args: argparse.Namespace, err: TextIO) -> Iterator[None]:
 def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
     from .client.service import connect
 
+    token = _token(args, err)
     connector = None if args.connector in (None, "unknown") else args.connector
     if args.url:
-        provider = connect(args.url, args.token, connector=connector)
+        provider = connect(args.url, token, connector=connector)
         try:
             with _verbose(args, err):
                 yield provider
@@ -329,12 +336,36 @@ def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
     err.write("qwhere: no --url or QWHERE_URL given; using the built-in demo service\n")
     with serve() as url:
         # the demo service orders and selects like LoopBack's memory connector
-        provider = connect(url, args.token, connector=args.connector or "memory")
+        provider = connect(url, token, connector=args.connector or "memory")
         try:
             with _verbose(args, err):
                 yield provider
         finally:
             provider.close()
+
+
+def _token(args: argparse.Namespace, err: TextIO) -> str | None:
+    """The token: from --token-file, QWHERE_TOKEN or (shown in ps: warned) --token."""
+    if args.token_file is not None:
+        try:
+            if args.token_file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(args.token_file, encoding="utf-8") as f:
+                    text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the token file: {exc}") from None
+        token = text.strip()
+        if not token:
+            raise UsageError("the token file is empty")
+        return token
+    if args.token is not None:
+        err.write(
+            "qwhere: warning: --token is visible to other users (ps); "
+            "use QWHERE_TOKEN or --token-file\n"
+        )
+        return str(args.token)
+    return os.environ.get("QWHERE_TOKEN") or None
 
 
 def _value_of(when: str, op: str) -> Expr:
@@ -530,11 +561,11 @@ def main(
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage
         return int(exc.code or 0)
-    from .errors import FilterError, QwhereError, UnsupportedWhereError
+    from .errors import ArgumentError, FilterError, QwhereError, UnsupportedWhereError
 
     try:
         return COMMANDS[args.command](args, out, err)
-    except (FilterError, UnsupportedWhereError, UsageError) as exc:
+    except (FilterError, UnsupportedWhereError, ArgumentError, UsageError) as exc:
         err.write(f"qwhere: {exc}\n")
         return 2
     except QwhereError as exc:

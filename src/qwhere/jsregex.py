@@ -140,7 +140,11 @@ def js_regex(pattern: str, flags: str) -> re.Pattern[str]:
             table = _CLASS_ESCAPES if in_class else _OUTSIDE_ESCAPES
             out.append(table.get(atom[1], atom))
         elif in_class:
-            out.append(atom)
+            # [ & ~ | are literal in a JavaScript class; escaped, Python reads them so too and
+            # never warns that a future version will read [[ && ~~ || as set operations
+            if atom == "-" and pattern[i + 1 : i + 2] == "-":
+                raise ValueError("'--' in a character class will mean a set difference in Python")
+            out.append("\\" + atom if atom in "[&~|" else atom)
         elif atom == "(" and pattern[i + 1 : i + 3] == "?<" and pattern[i + 3 : i + 4] not in "=!":
             out.append("(?P<")  # (?<name>...): a named group
             skip_to = i + 3

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import attrs
 
-from .errors import FilterTypeError, FilterValueError, UnknownFieldError, suggest
+from .errors import ArgumentError, FilterTypeError, FilterValueError, UnknownFieldError, suggest
 from .tree import (
     And,
     Between,
@@ -31,6 +31,7 @@ from .tree import (
     ServerClause,
     Test,
     any_of,
+    derived,
 )
 from .values import RelativeTime, Scalar
 
@@ -112,7 +113,7 @@ class Schema:
             for name in (spec.name, *spec.aliases):
                 key = name.lower()
                 if key in table:
-                    raise ValueError(f"schema {self.name}: {name!r} is defined twice")
+                    raise ArgumentError(f"schema {self.name}: {name!r} is defined twice")
                 table[key] = spec
         object.__setattr__(self, "_by_name", table)
 
@@ -150,7 +151,8 @@ class Schema:
         ``status == DONE`` becomes ``status in [COMPLETED]``; ``created`` becomes
         ``creationDate``. The result is what :func:`qwhere.plan` compiles.
         """
-        return self._lower(self.bind(expr))
+        with derived():  # statuses expand: the result may nest a level or two deeper
+            return self._lower(self.bind(expr))
 
     def _lower(self, expr: Expr) -> Expr:
         if isinstance(expr, And):

@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import UnsupportedWhereError
+from .errors import ArgumentError, UnsupportedWhereError, clip
 from .resolve import Types
 from .schema import FieldType
 from .tree import (
     FALSE,
+    MAX_DEPTH,
+    PROTOTYPE_KEYS,
     TRUE,
     Between,
     Compare,
@@ -37,10 +39,13 @@ from .tree import (
     ServerClause,
     all_of,
     any_of,
+    check_text,
+    derived,
+    prototype_key_message,
 )
 from .values import Scalar, check_scalar
 
-__all__ = ["from_where"]
+__all__ = ["MAX_WHERE_DEPTH", "from_where"]
 
 _ORDER = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _KNOWN = frozenset(
@@ -86,9 +91,10 @@ _HINTS = {
 
 def _show(value: object) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):  # pragma: no cover
-        return repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = f"<a {type(value).__name__}>"
+    return clip(text, 200)
 
 
 def _sequence(value: object, where: str) -> list[Any]:
@@ -110,7 +116,14 @@ def _path(key: str) -> FieldPath:
         )
     parts = tuple(key.split("."))
     if any(not p for p in parts):
-        raise UnsupportedWhereError(f"empty part in field name {key!r}")
+        raise UnsupportedWhereError(f"empty part in field name {clip(repr(key))}")
+    for part in parts:
+        if part in PROTOTYPE_KEYS:
+            raise UnsupportedWhereError(prototype_key_message(part))
+    try:
+        check_text(key, "a field name")
+    except ArgumentError as exc:
+        raise UnsupportedWhereError(str(exc)) from None
     if any(p.isdigit() for p in parts):
         raise UnsupportedWhereError(
             f"{key!r}: LoopBack reads a number in a path as a position in a list, which qwhere "
@@ -149,14 +162,16 @@ def _server_date(value: object, path: FieldPath) -> datetime:
         try:
             return datetime.fromtimestamp(value / 1000, UTC)
         except (OverflowError, OSError, ValueError):
-            raise UnsupportedWhereError(f"{'.'.join(path)}: {value!r} is not a date") from None
+            raise UnsupportedWhereError(
+                f"{'.'.join(path)}: {clip(repr(value))} is not a date"
+            ) from None
     if not isinstance(value, str):
-        raise UnsupportedWhereError(f"{'.'.join(path)}: {value!r} is not a date")
+        raise UnsupportedWhereError(f"{'.'.join(path)}: {clip(repr(value))} is not a date")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UnsupportedWhereError(
-            f"{'.'.join(path)}: {value!r} is not an ISO-8601 date"
+            f"{'.'.join(path)}: {clip(repr(value))} is not an ISO-8601 date"
         ) from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
@@ -168,8 +183,8 @@ def _regex(pattern: object, path: FieldPath) -> Match:
     if literal is not None:
         if len(path) > 1:
             raise UnsupportedWhereError(
-                f"{'.'.join(path)}: on a dotted path LoopBack reads {pattern!r} as a plain "
-                "pattern, slashes included; drop the slashes and flags"
+                f"{'.'.join(path)}: on a dotted path LoopBack reads {clip(repr(pattern))} as a "
+                "plain pattern, slashes included; drop the slashes and flags"
             )
         body, flags = literal.group(1), literal.group(2)
         flags = flags.replace("g", "")  # global matching does not change what matches
@@ -244,21 +259,36 @@ def _condition(path: FieldPath, clause: object, types: Types) -> Expr:
     )
 
 
+#: How deep ``and``/``or`` may nest in a where clause :func:`from_where` reads: more than in
+#: a filter (:data:`~qwhere.tree.MAX_DEPTH`), so every plan's clause reads back.
+MAX_WHERE_DEPTH = MAX_DEPTH + 8
+
+
 def from_where(where: Mapping[str, Any], *, types: Types | None = None) -> Expr:
     """Read a LoopBack where clause into a tree on server paths.
 
     ``types`` (server path -> field type) lets ISO strings on date fields become dates.
     """
+    if types is not None and not isinstance(types, Mapping):
+        raise ArgumentError(f"types must be a mapping of field paths to FieldType, not {types!r}")
+    with derived():
+        return _read(where, types or {}, 1)
+
+
+def _read(where: Mapping[str, Any], types: Types, depth: int) -> Expr:
     if not isinstance(where, Mapping):
         raise UnsupportedWhereError(f"a where clause is a JSON object, not {_show(where)}")
-    types = types or {}
+    if depth > MAX_WHERE_DEPTH:
+        raise UnsupportedWhereError(
+            f"the where clause nests and/or more than {MAX_WHERE_DEPTH} levels deep"
+        )
     parts: list[Expr] = []
     for key, clause in where.items():
         if not isinstance(key, str):
-            raise UnsupportedWhereError(f"where keys are field names, not {key!r}")
+            raise UnsupportedWhereError(f"where keys are field names, not {_show(key)}")
         if key in ("and", "or"):
             items = _sequence(clause, key)
-            inner = [from_where(item, types=types) for item in items]
+            inner = [_read(item, types, depth + 1) for item in items]
             if key == "and":
                 parts.append(all_of(*inner) if inner else TRUE)
             else:

@@ -19,8 +19,8 @@ from ..errors import ArgumentError
 from ..loopback.profiles import Profile
 from ..schemas import BACKENDS, JOBS
 from ..status import JobStatus
-from ..tree import TRUE, Compare, Expr, In, Match, Quantified, all_of
-from ..values import to_utc
+from ..tree import Compare, Expr, In, Match, Quantified, check_text, conjoin
+from ..values import check_scalar, to_utc
 
 if TYPE_CHECKING:
     from ..models import Job
@@ -64,6 +64,7 @@ class JobFilters(BackendJobFilters, total=False):
 
 
 _FILTER_NAMES: frozenset[str] = frozenset(JobFilters.__optional_keys__)
+_MAX_COUNT = 2**53 - 1  # what a LoopBack (JavaScript) server reads exactly
 
 
 def check_filters(filters: Mapping[str, object], allowed: frozenset[str] = _FILTER_NAMES) -> None:
@@ -90,7 +91,11 @@ def opt_text(name: str, value: object) -> str | None:
         raise type_error(name, "a string or None", value)
     if not value:
         raise ArgumentError(f"{name} must not be empty (pass None for no filter)")
-    return value
+    return text_arg(name, value)
+
+
+def text_arg(name: str, value: str) -> str:
+    return check_text(value, name)  # a lone surrogate cannot be sent
 
 
 def count_arg(name: str, value: object, *, optional: bool = False) -> int | None:
@@ -100,6 +105,8 @@ def count_arg(name: str, value: object, *, optional: bool = False) -> int | None
         raise type_error(name, "an int" + (" or None" if optional else ""), value)
     if value < 0:
         raise ArgumentError(f"{name} must be >= 0, not {value}")
+    if value > _MAX_COUNT:
+        raise ArgumentError(f"{name} must be at most {_MAX_COUNT} (2**53 - 1), not {value}")
     return value
 
 
@@ -115,7 +122,10 @@ def _moment(name: str, value: object, *, up: bool) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise type_error(name, "a datetime (naive values are local time)", value)
-    moment = to_utc(value)
+    try:
+        moment = to_utc(check_scalar(value))  # type: ignore[arg-type]
+    except (ArgumentError, OverflowError, ValueError) as exc:
+        raise ArgumentError(f"{name}: {value} is out of range ({exc})") from None
     extra = moment.microsecond % 1000
     if extra:
         moment = moment - timedelta(microseconds=extra)
@@ -139,6 +149,7 @@ def strings(name: str, value: object, *, singular_ok: bool = False) -> list[str]
     for item in items:
         if not isinstance(item, str):
             raise type_error(f"every item of {name}", "a string", item)
+        text_arg(f"an item of {name}", item)
     return items
 
 
@@ -232,11 +243,11 @@ def job_filter(
     extra = filter_expr(where, "jobs")
     if extra is not None:
         parts.append(extra)
-    server = JOBS.lower(all_of(*parts) if parts else TRUE)
+    server = JOBS.lower(conjoin(parts))
     if db_filter is not None:
         if not isinstance(db_filter, Mapping):
             raise type_error("db_filter", "a LoopBack where clause (a dict)", db_filter)
-        server = all_of(server, from_where(db_filter, types=JOBS.server_types()))
+        server = conjoin([server, from_where(db_filter, types=JOBS.server_types())])
     return server
 
 

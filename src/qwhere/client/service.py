@@ -37,7 +37,7 @@ from ..loopback.profiles import Profile, get_profile
 from ..models import Backend, Job, Reservation
 from ..schemas import BACKENDS
 from ..transport import Transport
-from ..tree import TRUE, Compare, Expr, Quantified, Test, all_of
+from ..tree import Compare, Expr, Quantified, Test, conjoin
 from ..values import coerce_value
 from .arguments import (
     JobFilters,
@@ -47,6 +47,7 @@ from .arguments import (
     job_query,
     opt_text,
     strings,
+    text_arg,
     type_error,
 )
 from .listing import JobIterator, Lister, ListingStats
@@ -185,6 +186,7 @@ class _JobMethods:
             raise type_error("job_id", "a string", job_id)
         if not job_id or job_id in (".", ".."):
             raise ArgumentError(f"{job_id!r} is not a job id")
+        text_arg("job_id", job_id)
         path = "/Jobs/" + quote(job_id, safe="")
         log.debug("GET %s", path)
         body = self._core.transport.get(path, not_found=JobNotFoundError)
@@ -295,7 +297,7 @@ class BackendService(_JobMethods):
                     raise ArgumentError(f"{key}: {exc}") from None
             else:
                 raise UnknownFieldError(key, [*BACKENDS.names, *_CREDENTIALS])
-        accept = predicate(all_of(*parts) if parts else TRUE, BACKENDS)
+        accept = predicate(conjoin(parts), BACKENDS)
         if not account_ok:
             return []
         backends = self._core.fetch_backends(self, seconds)
@@ -385,6 +387,9 @@ def connect(
     page_size: int = 200,
     workers: int = 8,
     verify: bool | str = True,
+    deadline: float = 120.0,
+    max_response_bytes: int = 32 * 1024 * 1024,
+    max_redirects: int = 5,
 ) -> Provider:
     """A :class:`Provider` for the LoopBack REST API at ``url`` (e.g. ``http://host/api``).
 
@@ -399,6 +404,10 @@ def connect(
     how many records a listing asks for per request (a server may cap it lower);
     ``workers`` bounds the concurrent requests of a large listing (1: sequential).
     ``hub``/``group``/``project`` name the account, for ``backends(hub=...)``.
+    ``deadline`` bounds one request in all (attempts, redirects and pauses: seconds),
+    ``max_response_bytes`` the size of an answer, ``max_redirects`` the redirects a request
+    follows (only within the service's origin: the token is never sent elsewhere).
+    Every bad argument is an :class:`~qwhere.errors.ArgumentError`, raised before any request.
 
     ``transport`` replaces the HTTP transport with any object that has the
     :class:`~qwhere.client.wire.TransportLike` methods (the token, timeouts, retries
@@ -432,6 +441,9 @@ def connect(
             max_retry_after=max_retry_after,
             pool_size=max(threads, 2) + 2,
             verify=verify,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+            max_redirects=max_redirects,
         )
     core = _Core(
         chosen,

@@ -42,6 +42,7 @@ from ..target import Taken, Target
 from ..text import format_field
 from ..tree import (
     FALSE,
+    PROTOTYPE_KEYS,
     TRUE,
     And,
     Between,
@@ -60,6 +61,7 @@ from ..tree import (
     Test,
     all_of,
     any_of,
+    walk,
 )
 from ..values import Scalar
 from .profiles import MEMORY, Profile
@@ -116,9 +118,10 @@ def json_value(value: Scalar) -> Any:
 
 def field_key(path: FieldPath) -> str:
     key = ".".join(path)
-    if key.lower() in _OPERATOR_KEYS or any(part.startswith("$") for part in path):
+    if key.lower() in _OPERATOR_KEYS or any(p.startswith("$") or p in PROTOTYPE_KEYS for p in path):
         raise FilterValueError(
-            f"field name {key!r} would be read by LoopBack as an operator; it cannot be queried"
+            f"field name {key!r} would be read by LoopBack as an operator or from a JavaScript "
+            "prototype; it cannot be queried"
         )
     return key
 
@@ -784,7 +787,22 @@ class LoopBackTarget(Target[Where, Where]):
 
     def take(self, conjunct: Expr) -> Taken[Where]:
         pushed = self.generator.generate(conjunct)
-        return Taken(pushed.where or None, pushed.exact, pushed.reason)
+        reason = pushed.reason
+        if pushed.exact and pushed.where:
+            untyped = sorted(
+                {
+                    format_field(node.field)
+                    for node in walk(conjunct)
+                    if hasattr(node, "field") and node.field not in self.generator.types
+                }
+            )
+            if untyped:
+                reason = (
+                    f"exact where {', '.join(untyped)} {'is a' if len(untyped) == 1 else 'are'} "
+                    "declared propert" + ("y" if len(untyped) == 1 else "ies") + " of the "
+                    "model; undeclared ones (strict: false) are compared loosely by LoopBack"
+                )
+        return Taken(pushed.where or None, pushed.exact, reason)
 
     def render(self, clauses: Sequence[Where]) -> Where:
         return conjunction(list(clauses))
