@@ -126,6 +126,8 @@ class IdOrder:
     injective: bool
     #: may the server hold these two ids equal? (exact when the key is known, else cautious)
     may_equal: Callable[[str, str], bool]
+    #: ids whose order ``key`` gives exactly (the others are not checked)
+    exact_for: Callable[[str], bool] = lambda ident: True
 
     @property
     def known(self) -> bool:
@@ -138,7 +140,16 @@ class IdOrder:
             return cls(profile.name, key, True, lambda a, b: a == b)
         if key is not None:
             known = key
-            return cls(profile.name, key, False, lambda a, b: known(a) == known(b))
+            # the case-insensitive key is utf8mb4_general_ci on ASCII only (there "e" and
+            # "é" are equal, and so are all emoji): other ids are not checked against it
+            ascii_only = str.isascii if profile.string_order == "case_insensitive" else None
+            return cls(
+                profile.name,
+                key,
+                False,
+                lambda a, b: known(a) == known(b),
+                ascii_only or (lambda ident: True),
+            )
         return cls(profile.name, None, False, lambda a, b: _coarsest(a) == _coarsest(b))
 
 
@@ -225,8 +236,8 @@ class Keyset:
             assert a.when is not None and b.when is not None
             return a.when < b.when if self.descending else a.when > b.when
         key = self.ids.key
-        if key is None:
-            return True  # the server's id order is unknown: not checked
+        if key is None or not (self.ids.exact_for(a.ident) and self.ids.exact_for(b.ident)):
+            return True  # the server's id order is unknown here: not checked
         ka, kb = key(a.ident), key(b.ident)
         if self.ids.injective:
             return bool(ka < kb) if self.descending else bool(ka > kb)
