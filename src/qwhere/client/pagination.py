@@ -103,16 +103,6 @@ class Bound:
 
 # -- what the client knows of the server's id order -----------------------------------------------
 
-#: String orders (``Profile.string_order``) under which two distinct ids never compare
-#: equal, so ``id < i`` skips nothing. Kept here until ``Profile`` says it itself.
-_INJECTIVE_ORDERS = frozenset({"utf16", "codepoint"})
-
-
-def _coarsest(text: str) -> str:
-    # Two ids equal under any known connector's collation are equal here: MySQL's
-    # utf8mb4_general_ci (case-insensitive, PAD SPACE) is the coarsest of them.
-    return text.rstrip(" ").upper()
-
 
 @attrs.frozen
 class IdOrder:
@@ -135,22 +125,13 @@ class IdOrder:
 
     @classmethod
     def of(cls, profile: Profile) -> IdOrder:
-        key = profile.id_key()
-        if profile.string_order in _INJECTIVE_ORDERS:
-            return cls(profile.name, key, True, lambda a, b: a == b)
-        if key is not None:
-            known = key
-            # the case-insensitive key is utf8mb4_general_ci on ASCII only (there "e" and
-            # "é" are equal, and so are all emoji): other ids are not checked against it
-            ascii_only = str.isascii if profile.string_order == "case_insensitive" else None
-            return cls(
-                profile.name,
-                key,
-                False,
-                lambda a, b: known(a) == known(b),
-                ascii_only or (lambda ident: True),
-            )
-        return cls(profile.name, None, False, lambda a, b: _coarsest(a) == _coarsest(b))
+        return cls(
+            profile.name,
+            profile.id_key(),
+            profile.ids_never_tie(),
+            profile.ids_may_tie,
+            profile.id_key_exact_for,
+        )
 
 
 # -- requests -------------------------------------------------------------------------------------

@@ -66,6 +66,16 @@ _ID_KEYS: dict[StringOrder, Callable[[str], object]] = {
     "codepoint": _codepoint_key,
     "case_insensitive": _case_insensitive_key,
 }
+#: orders under which two distinct strings never compare equal
+_INJECTIVE: frozenset[StringOrder] = frozenset({"utf16", "codepoint"})
+#: the strings each key orders exactly as the server does (utf8mb4_general_ci's key is
+#: exact on ASCII only: there "e" and "é" are equal, and so are all emoji)
+_KEY_EXACT_FOR: dict[StringOrder, Callable[[str], bool]] = {"case_insensitive": str.isascii}
+
+
+def coarsest_equal(a: str, b: str) -> bool:
+    """Two strings some known connector may hold equal (utf8mb4_general_ci is the coarsest)."""
+    return a.rstrip(" ").upper() == b.rstrip(" ").upper()
 
 
 @attrs.frozen
@@ -100,6 +110,24 @@ class Profile:
     def id_key(self) -> Callable[[str], object] | None:
         """Sort key that orders ids as the server does, or ``None`` when unknown."""
         return _ID_KEYS[self.string_order] if self.string_order is not None else None
+
+    def ids_never_tie(self) -> bool:
+        """Distinct ids never compare equal on this server (a strict keyset skips nothing)."""
+        return self.string_order in _INJECTIVE
+
+    def id_key_exact_for(self, ident: str) -> bool:
+        """:meth:`id_key` orders ``ident`` exactly as the server does."""
+        if self.string_order is None:
+            return False
+        check = _KEY_EXACT_FOR.get(self.string_order)
+        return check is None or check(ident)
+
+    def ids_may_tie(self, a: str, b: str) -> bool:
+        """The server may hold ids ``a`` and ``b`` equal (cautious where the order is unknown)."""
+        if self.ids_never_tie():
+            return a == b
+        key = self.id_key()
+        return coarsest_equal(a, b) if key is None else key(a) == key(b)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.description})"
