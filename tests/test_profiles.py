@@ -301,3 +301,16 @@ def test_a_plan_never_nests_deeper_than_loopback_takes() -> None:
     assert "too deep for loopback/memory" in kept_off.parts[0].reason
     assert kept_off.matches({"name": "a5", "status": "COMPLETED"})
     assert not kept_off.matches({"name": "q", "status": "COMPLETED"})
+
+
+def test_id_order_facts_per_profile() -> None:
+    assert MEMORY.ids_never_tie() and POSTGRESQL.ids_never_tie()
+    assert not MYSQL.ids_never_tie() and not UNKNOWN.ids_never_tie()
+    assert MYSQL.ids_may_tie("a1", "A1") and MYSQL.ids_may_tie("b ", "B")
+    assert not MEMORY.ids_may_tie("a1", "A1")
+    assert MYSQL.id_key_exact_for("B2") and not MYSQL.id_key_exact_for("é")
+    assert UNKNOWN.ids_may_tie("x ", "X") and not UNKNOWN.id_key_exact_for("x")
+    key = POSTGRESQL.id_key()
+    assert key is not None and key("\ue000") < key("\U0001f600")  # code points
+    memory_key = MEMORY.id_key()
+    assert memory_key is not None and memory_key("\U0001f600") < memory_key("\ue000")  # UTF-16
