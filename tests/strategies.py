@@ -57,7 +57,25 @@ scalars = st.one_of(
 )
 value_lists = st.lists(scalars, max_size=4)
 patterns = st.sampled_from(
-    ["^bell", "a/b", "x\\/y", "[a-z]+\\d", "a|b", "\\.", "^$", "é+", "(ab)*c", "line\nbreak", ""]
+    [
+        "^bell",
+        "a/b",
+        "x\\/y",
+        "[a-z]+\\d",
+        "a|b",
+        "\\.",
+        "^$",
+        "é+",
+        "(ab)*c",
+        "line\nbreak",
+        "",
+        # JavaScript reads these braces and brackets as text
+        "a{,2}",
+        "x{",
+        "}+",
+        "]",
+        "a{2}",
+    ]
 )
 flags = st.sampled_from(["", "i", "m", "s", "im", "ims"])
 
