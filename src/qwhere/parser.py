@@ -404,6 +404,7 @@ def _relative(token: Token) -> RelativeTime:
 
 _VALUE: dict[str, Callable[[Token], Scalar]] = {
     "NAME": str,
+    "BAREWORD": str,
     "STRING": _unquote,
     "NUMBER": _number,
     "DATE": _date,
@@ -667,6 +668,7 @@ _WORDS: dict[str, str] = {
 _VALUE_TERMINALS = {"NUMBER", "DATE", "DATETIME", "RELATIVE", "NOW", "TODAY", "NULL"}
 _FOUND: dict[str, str] = {
     "NAME": "word",
+    "BAREWORD": "word",
     "STRING": "string",
     "NUMBER": "number",
     "DATE": "date",
@@ -688,7 +690,7 @@ def _expected_words(accepts: set[str]) -> str:
     words: list[str] = []
     if names & _VALUE_TERMINALS:
         words.append("a value")
-        names -= _VALUE_TERMINALS | {"NAME", "STRING", "TRUE", "FALSE"}
+        names -= _VALUE_TERMINALS | {"NAME", "BAREWORD", "STRING", "TRUE", "FALSE"}
     elif "NAME" in names:
         words.append("a field name")
         names -= {"NAME", "STRING"}
