@@ -356,9 +356,9 @@ class _Reader:
                 low if m.group(2) is None else int(m.group(3)) if m.group(3) else None
             )
             if low > _MAX_COUNT or (high is not None and high > _MAX_COUNT):
-                raise self.error("the repetition number is too large", i)
+                raise ValueError("the repetition number is too large")
             if high is not None and low > high:
-                raise self.error("min repeat greater than max repeat", i)
+                raise self.error("min repeat greater than max repeat", i + 1)
             end = m.end()
         else:
             low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[c]
@@ -425,7 +425,7 @@ class _Reader:
                 return None, i + 2
             end = p.find(">", i + 3)
             name = p[i + 3 : end]
-            self.add_ref(end, name, stack, p[i : end + 1])
+            self.add_ref(i + 3, name, stack, p[i : end + 1])
             return ("ref", name, self.names), end + 1
         unit, end = self.character_escape(i, in_class=False)
         return ("set", False, ((unit, unit),), True), end
@@ -523,7 +523,7 @@ class _Reader:
                     group = self.group_frames[number]
                     inside = any(f == id(group) for f, _ in path)
                     if inside:
-                        raise self.error("cannot refer to an open group", at + 1)
+                        raise self.error("cannot refer to an open group", at)
                     raise self.error(f"invalid group reference {number}", at + 1)
                 if number > 99:
                     raise self.error(f"invalid group reference {number}", at + 1)
@@ -539,7 +539,7 @@ class _Reader:
         a repetition, an alternative or a look-around that the reference is outside of.
         """
         group = self.group_frames[number]
-        chain = [*group.path, (id(group), 0)]
+        chain = group.path  # the frames around the group (its own alternatives do not matter)
         k = 0
         while k < len(chain) and k < len(path) and chain[k] == path[k]:
             k += 1

@@ -523,7 +523,7 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
             text = str(tok)
             end = text.rindex("/")
             raw, flags = text[1:end], text[end + 1 :]
-            pattern = _unescape_slashes(raw)
+            pattern = _unescape_slashes(raw) if "/" in raw else raw  # a / is always \/ here
         else:
             pattern, flags = _unquote(tok), ""
         bad = sorted(set(flags) - set("ims"))
