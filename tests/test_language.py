@@ -383,3 +383,13 @@ def test_what_stays_no_bareword(text: str) -> None:
     part that starts with a digit are still errors (quote them)."""
     with pytest.raises(FilterSyntaxError):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "column"), [("v1.2 == x", 1), ("tags.0 == a", 1), ('a."b".c.1', 7)]
+)
+def test_a_field_part_cannot_start_with_a_digit(text: str, column: int) -> None:
+    with pytest.raises(FilterSyntaxError, match="position in a list") as caught:
+        parse(text)
+    assert caught.value.column == column
+    assert parse('v1."2" == x') == Compare(("v1", "2"), "==", "x")

@@ -404,7 +404,6 @@ def _relative(token: Token) -> RelativeTime:
 
 _VALUE: dict[str, Callable[[Token], Scalar]] = {
     "NAME": str,
-    "BAREWORD": str,
     "STRING": _unquote,
     "NUMBER": _number,
     "DATE": _date,
@@ -425,13 +424,31 @@ _SCHEMA: ContextVar[Schema | None] = ContextVar("qwhere_parse_schema", default=N
 _Field = tuple[FieldPath, Token]
 
 
+_POSITION_PART = re.compile(r"\.[\d-]").search
+
+
+def _field_parts(name: Token) -> list[str]:
+    """The parts of a NAME in a field; a part cannot start with a digit or "-" there (a
+    value's bareword may: ``v1.2``)."""
+    if "." in name and _POSITION_PART(name):
+        raise _Fault(
+            f"a part of a field name cannot start with a digit or '-' ({name}); LoopBack reads "
+            'a number in a path as a position in a list. Quote the part: a."1"',
+            name,
+            FilterSyntaxError,
+        )
+    return name.split(".")  # a NAME has no empty parts
+
+
 def _field(written: Token | _Field) -> _Field:
     """A condition's field: a bare NAME token (``status``, ``backend.name``), or what the
     ``field`` rule made of a path with quoted parts."""
     if type(written) is tuple:
         return written
     name = cast(Token, written)
-    return tuple(name.split(".")), name  # a NAME has no empty parts
+    if "." in name:
+        return tuple(_field_parts(name)), name
+    return (str(name),), name
 
 
 def _bind(node: Expr, field: _Field, values: tuple[Token, ...] = ()) -> Expr:
@@ -485,7 +502,7 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
             text = _unquote(tok) if tok.type == "STRING" else str(tok)
             if not text:
                 raise _Fault("a field name cannot be empty", tok, FilterSyntaxError)
-            parts.extend(text.split("."))
+            parts.extend(text.split(".") if tok.type == "STRING" else _field_parts(tok))
         if any(not p for p in parts):
             raise _Fault("empty part in a dotted field name", children[0], FilterSyntaxError)
         return tuple(parts), children[0]
@@ -668,7 +685,6 @@ _WORDS: dict[str, str] = {
 _VALUE_TERMINALS = {"NUMBER", "DATE", "DATETIME", "RELATIVE", "NOW", "TODAY", "NULL"}
 _FOUND: dict[str, str] = {
     "NAME": "word",
-    "BAREWORD": "word",
     "STRING": "string",
     "NUMBER": "number",
     "DATE": "date",
@@ -690,7 +706,7 @@ def _expected_words(accepts: set[str]) -> str:
     words: list[str] = []
     if names & _VALUE_TERMINALS:
         words.append("a value")
-        names -= _VALUE_TERMINALS | {"NAME", "BAREWORD", "STRING", "TRUE", "FALSE"}
+        names -= _VALUE_TERMINALS | {"NAME", "STRING", "TRUE", "FALSE"}
     elif "NAME" in names:
         words.append("a field name")
         names -= {"NAME", "STRING"}

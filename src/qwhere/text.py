@@ -48,9 +48,9 @@ KEYWORDS = frozenset(
         "today",
     ]
 )
-#: A value's bareword: a word (NAME), or one with dotted parts that start with a digit or
-#: "-" (BAREWORD: ``v1.2``, ``run-2024.01``). Never a number, date or keyword: it starts
-#: with a letter or ``_``, and its first part is no keyword.
+#: A value's bareword (a NAME): a word, with dotted parts that may start with a digit or
+#: "-" (``v1.2``, ``run-2024.01``). Never a number, date or keyword: it starts with a letter
+#: or ``_``, and its first part is no keyword. A field's parts are written with _BARE_PART.
 _BARE = re.compile(r"[^\W\d][\w-]*(?:\.[\w-]+)*")
 _BARE_PART = re.compile(r"[^\W\d][\w-]*")
 _RELATIVE_LIKE = re.compile(r"(?:now|today)[ \t]*[+-][ \t]*\d+[ \t]*[smhdw](?![\w-])", re.I)
