@@ -18,7 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import HealthCheck, given, note, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from strategies import trees_of
 
@@ -291,9 +292,56 @@ def _engine_ids(
 def test_plan_and_predicate_agree_with_loopback(
     engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
 ) -> None:
+    _agree(engine, expr, records)
+
+
+@given(expr=matches(), records=datasets())
+@settings(
+    max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+def test_regex_conditions_agree_with_loopback(
+    engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
+) -> None:
+    """One ``~`` condition at a time, so that the line terminators, case-folding specials and
+    braces among the words and patterns meet often."""
+    _agree(engine, expr, records)
+
+
+def _negated_multiline(where: object) -> bool:
+    """A compiler gap (loopback.py, not this suite's to fix): ``not x ~ /P/m`` is sent as
+    ``/^(?![\\s\\S]*(?:P))/m``, whose outer ``^`` also holds after each line break, so the
+    engine selects "a\\rb" for ``not x ~ /^a/m``. The test below fails once it is fixed."""
+    if isinstance(where, dict):
+        return any(
+            _negated_multiline(v)
+            or (
+                k == "regexp"
+                and isinstance(v, str)
+                and v.startswith("/^(?![\\s\\S]*(?:")
+                and "m" in v.rsplit("/", 1)[1]
+            )
+            for k, v in where.items()
+        )
+    return isinstance(where, list) and any(_negated_multiline(v) for v in where)
+
+
+def test_negated_multiline_regex_is_a_known_compiler_gap(engine: LoopBackEngine) -> None:
+    records = [{"id": "1", "name": "a\rb"}, {"id": "2", "name": "b"}]
+    the_plan = plan("not name ~ /^a/m", types=TYPES)
+    assert _negated_multiline(the_plan.where)
+    selected = _engine_ids(engine, records, the_plan.where)
+    truth = _ids(records, predicate("not name ~ /^a/m", types=TYPES))
+    assert truth == {"2"}
+    if selected == truth:  # pragma: no cover - the compiler has been fixed
+        pytest.fail("the compiler now negates /.../m exactly: drop _negated_multiline")
+    assert selected == {"1", "2"}
+
+
+def _agree(engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]) -> None:
     note(f"filter: {expr}")
     the_plan = plan(expr, types=TYPES, now=NOW)
     note(f"where: {the_plan.where}  residual: {the_plan.residual}")
+    assume(not _negated_multiline(the_plan.where))
     truth = _ids(records, predicate(expr, types=TYPES, now=NOW))
     selected = _engine_ids(engine, records, the_plan.where)  # property 4 inside
 
