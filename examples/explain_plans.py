@@ -32,7 +32,7 @@ def main() -> None:
         records = url.service.snapshot()
     print(f"{len(records)} demo job records\n")
     for expr in FILTERS:
-        p = plan(expr, schemas.JOBS)
+        p = plan(expr, schemas.JOBS, connector="memory")
         print(f"filter:   {expr}")
         print(f"where:    {json.dumps(p.where)}")
         print(f"residual: {p.residual if p.residual is not None else '-'}")

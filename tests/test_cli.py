@@ -35,8 +35,11 @@ def service() -> Iterator[str]:
 
 
 def test_explain_shows_the_plan() -> None:
-    result = run("explain", "status in [RUNNING, ERROR] and tags none [calibration]")
+    result = run(
+        "explain", "status in [RUNNING, ERROR] and tags none [calibration]", "--connector", "memory"
+    )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("connector: memory (")
     assert '"regexp": "/^ERROR_/"' in result.stdout
     assert "residual (checked on the client):\n  tags none [calibration]" in result.stdout
     assert "exact: no" in result.stdout
@@ -44,11 +47,22 @@ def test_explain_shows_the_plan() -> None:
 
 
 def test_explain_with_other_schemas() -> None:
-    result = run("explain", "n_qubits >= 5 and operational", "--schema", "backends")
+    result = run(
+        "explain", "n_qubits >= 5 and operational", "--schema", "backends", "--connector", "memory"
+    )
     assert result.returncode == 0
     assert '"configuration.n_qubits"' in result.stdout
-    raw = run("explain", "foo.bar ~ /x/", "--schema", "none")
+    raw = run("explain", "foo.bar ~ /x/", "--schema", "none", "--connector", "memory")
     assert raw.returncode == 0 and '"foo.bar"' in raw.stdout
+
+
+def test_explain_defaults_to_the_unknown_connector_and_says_why() -> None:
+    result = run("explain", "tags all [a] and backend == lima")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("connector: unknown (")
+    assert "dotted paths are not queryable on every connector" in result.stdout
+    pg = run("explain", "backend == lima", "--connector", "postgresql")
+    assert '"regexp": "/\\\\\\"name' in pg.stdout, pg.stdout
 
 
 @pytest.mark.parametrize(
@@ -235,3 +249,33 @@ def test_progress_goes_to_a_terminal_only() -> None:
     assert piped_err.getvalue() == (
         "qwhere: no --url or QWHERE_URL given; using the built-in demo service\n"
     )
+
+
+def test_the_token_can_come_from_a_file_and_never_from_ps(service: str, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cret-token\n", encoding="utf-8")  # a trailing newline, as editors write
+    from_file = run("backends", "--url", service, "--token-file", str(secret))
+    assert from_file.returncode == 0, from_file.stderr
+    assert "warning" not in from_file.stderr
+    piped = subprocess.run(
+        [*QWHERE, "backends", "--url", service, "--token-file", "-"],
+        input="s3cret-token",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("QWHERE_")},
+    )
+    assert piped.returncode == 0, piped.stderr
+    on_the_line = run("backends", "--url", service, "--token", "s3cret-token")
+    assert on_the_line.returncode == 0
+    assert "--token is visible to other users" in on_the_line.stderr
+    missing = run("backends", "--url", service, "--token-file", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    both = run("backends", "--url", service, "--token", "x", "--token-file", str(secret))
+    assert both.returncode == 2
+    bad = tmp_path / "bad"
+    bad.write_text("s3cret\ttoken", encoding="utf-8")
+    refused = run("backends", "--url", service, "--token-file", str(bad))
+    assert refused.returncode == 2 and "s3cret" not in refused.stderr
+    helped = run("jobs", "--help")
+    assert "--token-file" in helped.stdout and "QWHERE_TOKEN" in helped.stdout

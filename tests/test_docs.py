@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,12 +76,68 @@ def test_loopback_table_row_is_what_the_compiler_does(
 ) -> None:
     from qwhere import plan, schemas
 
-    p = plan(text, schemas.JOBS, now=datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
+    p = plan(text, schemas.JOBS, connector="memory", now=datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
     assert p.where == json.loads(where)
     if verdict == "exact":
         assert p.exact
     else:
         assert f"residual: `{p.residual}`" == verdict
+
+
+_PROFILE_COLUMNS = ["memory", "postgresql", "mysql", None]
+_PROFILE_ROW = re.compile(r"^\| `(?P<construct>[^`]+)` \| (?P<cells>.+) \|$")
+_CELL = re.compile(r"^(?:`(?P<clause>.+)` (?P<verdict>exact|superset)|(?P<client>client))$")
+
+
+def _profile_tables() -> tuple[list[tuple[str, list[str]]], list[tuple[str, str, str]]]:
+    text = (ROOT / "docs" / "loopback.md").read_text(encoding="utf-8")
+    section = text.split("## One meaning, a profile per connector", 1)[1].split("\n## ", 1)[0]
+    cells: list[tuple[str, list[str]]] = []
+    reasons: list[tuple[str, str, str]] = []
+    for line in section.splitlines():
+        m = _PROFILE_ROW.match(line)
+        if not m:
+            continue
+        parts = [c.strip() for c in re.split(r"(?<!\\)\|", m.group("cells"))]
+        if len(parts) == 4:
+            cells.append((m.group("construct"), [c.replace("\\|", "|") for c in parts]))
+        elif len(parts) == 2:
+            reasons.append((m.group("construct"), parts[0], parts[1]))
+    return cells, reasons
+
+
+def _plan_for(construct: str, connector: str | None) -> Any:
+    from qwhere import plan, schemas
+
+    return plan(
+        construct, schemas.JOBS, connector=connector, now=datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    )
+
+
+def test_the_profile_table_has_every_profile_and_enough_rows() -> None:
+    cells, reasons = _profile_tables()
+    assert len(cells) >= 30 and len(reasons) >= 30
+
+
+@pytest.mark.parametrize(("construct", "cells"), _profile_tables()[0], ids=lambda v: str(v)[:30])
+def test_each_profile_cell_is_what_the_compiler_does(construct: str, cells: list[str]) -> None:
+    for connector, cell in zip(_PROFILE_COLUMNS, cells, strict=True):
+        m = _CELL.match(cell)
+        assert m, cell
+        p = _plan_for(construct, connector)
+        if m.group("client"):
+            assert p.where == {} and not p.exact, (connector, construct)
+        else:
+            assert p.where == json.loads(m.group("clause")), (connector, construct)
+            assert p.exact == (m.group("verdict") == "exact"), (connector, construct)
+
+
+def test_each_reason_row_is_what_explain_says() -> None:
+    _, reasons = _profile_tables()
+    for construct, connector, why in reasons:
+        p = _plan_for(construct, None if connector == "default" else connector)
+        said = "; ".join(dict.fromkeys(x.reason for x in p.parts if x.reason and not x.exact))
+        assert said == why, (construct, connector)
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
+from .errors import ArgumentError
 from .tree import (
     Between,
     Compare,
@@ -35,12 +36,12 @@ __all__ = ["Field", "Q"]
 
 def _value(value: object) -> Any:
     if isinstance(value, dict):
-        raise TypeError(
+        raise ArgumentError(
             f"a filter value cannot be a dict ({value!r}): operators are written with Q's "
             "methods, not as LoopBack objects"
         )
     if isinstance(value, Field):
-        raise TypeError("comparing two fields is not supported; compare a field with a value")
+        raise ArgumentError("comparing two fields is not supported; compare a field with a value")
     return coerce_value(value)
 
 
@@ -93,14 +94,14 @@ class Field:
     __hash__ = None  # type: ignore[assignment]
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise ArgumentError(
             f"Q.{'.'.join(self.path)} is a field, not a condition: write "
             f"Q.{'.'.join(self.path)} == True, .exists() or a comparison"
         )
 
     def _list(self, values: Iterable[object]) -> tuple[Any, ...]:
         if isinstance(values, dict | str | bytes) or not isinstance(values, Iterable):
-            raise TypeError(f"expected a list of values, not {values!r}")
+            raise ArgumentError(f"expected a list of values, not {values!r}")
         return tuple(_value(v) for v in values)  # read once: generators are fine
 
     def in_(self, values: Iterable[object]) -> Expr:
@@ -155,7 +156,7 @@ class _QBuilder:
 
     def __call__(self, **equalities: object) -> Expr:
         if not equalities:
-            raise TypeError("Q() needs at least one field=value pair")
+            raise ArgumentError("Q() needs at least one field=value pair")
         return all_of(*(Field(field_path(k)) == v for k, v in equalities.items()))
 
     def test(self, fn: Callable[[Any], object]) -> Expr:

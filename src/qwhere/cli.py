@@ -38,6 +38,7 @@ EXAMPLES = {
   qwhere backends --min-qubits 7 --input runtime --format csv""",
     "explain": """examples:
   qwhere explain "status in [RUNNING, ERROR] and tags none [calibration]"
+  qwhere explain --connector postgresql "tags all [a, b] and backend == ibmq_lima"
   qwhere explain "n_qubits >= 5 and operational" --schema backends
   qwhere explain "foo.bar ~ /x/i" --schema none""",
     "serve": """examples:
@@ -62,10 +63,16 @@ def _parser() -> argparse.ArgumentParser:
         help="the service's base URL, e.g. http://host:3000/api (env QWHERE_URL); "
         "default: the built-in demo service",
     )
-    common.add_argument(
+    secret = common.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the access token from PATH (- for standard input); or set QWHERE_TOKEN",
+    )
+    secret.add_argument(
         "--token",
-        default=os.environ.get("QWHERE_TOKEN"),
-        help="access token, sent as X-Access-Token (env QWHERE_TOKEN)",
+        help="access token, sent as X-Access-Token; visible to every user of the machine "
+        "(ps): prefer QWHERE_TOKEN or --token-file",
     )
     fmt = argparse.ArgumentParser(add_help=False)
     fmt.add_argument(
@@ -143,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["jobs", "backends", "none"],
         default="jobs",
         help="field names to check the filter against (default: jobs)",
+    )
+    explain.add_argument(
+        "--connector",
+        choices=["memory", "postgresql", "mysql", "unknown"],
+        default="unknown",
+        help="the database behind the LoopBack server (default: unknown, safe on every one)",
     )
 
     serve = command("serve", "Run the demo service (Ctrl-C stops it).")
@@ -271,8 +284,9 @@ class _Progress:
 def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
     from .service import connect
 
+    token = _token(args, err)
     if args.url:
-        provider = connect(args.url, args.token)
+        provider = connect(args.url, token)
         try:
             yield provider
         finally:
@@ -282,11 +296,35 @@ def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
 
     err.write("qwhere: no --url or QWHERE_URL given; using the built-in demo service\n")
     with serve() as url:
-        provider = connect(url, args.token)
+        provider = connect(url, token)
         try:
             yield provider
         finally:
             provider.close()
+
+
+def _token(args: argparse.Namespace, err: TextIO) -> str | None:
+    """The token: from --token-file, QWHERE_TOKEN or (shown in ps: warned) --token."""
+    if args.token_file is not None:
+        try:
+            if args.token_file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(args.token_file, encoding="utf-8") as f:
+                    text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the token file: {exc}") from None
+        token = text.strip()
+        if not token:
+            raise UsageError("the token file is empty")
+        return token
+    if args.token is not None:
+        err.write(
+            "qwhere: warning: --token is visible to other users (ps); "
+            "use QWHERE_TOKEN or --token-file\n"
+        )
+        return str(args.token)
+    return os.environ.get("QWHERE_TOKEN") or None
 
 
 def _value_of(when: str, op: str) -> Expr:
@@ -428,7 +466,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from . import schemas
 
         schema = schemas.JOBS if args.schema == "jobs" else schemas.BACKENDS
-    out.write(explain(args.filter, schema) + "\n")
+    out.write(explain(args.filter, schema, connector=args.connector) + "\n")
     return 0
 
 
@@ -471,11 +509,11 @@ def main(
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage
         return int(exc.code or 0)
-    from .errors import FilterError, QwhereError, UnsupportedWhereError
+    from .errors import ArgumentError, FilterError, QwhereError, UnsupportedWhereError
 
     try:
         return COMMANDS[args.command](args, out, err)
-    except (FilterError, UnsupportedWhereError, UsageError) as exc:
+    except (FilterError, UnsupportedWhereError, ArgumentError, UsageError) as exc:
         err.write(f"qwhere: {exc}\n")
         return 2
     except QwhereError as exc:

@@ -8,6 +8,8 @@ input and a caret line under it.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 
@@ -16,20 +18,33 @@ __all__ = [
     "ArgumentError",
     "AuthenticationError",
     "BackendNotFoundError",
+    "ConnectionFailed",
+    "DeadlineExceeded",
     "FilterError",
     "FilterSyntaxError",
     "FilterTypeError",
     "FilterValueError",
+    "IncompleteBody",
     "JobNotFoundError",
     "ProtocolError",
     "QwhereError",
+    "RedirectError",
+    "RequestTimeout",
+    "ResponseTooLarge",
     "UnknownFieldError",
     "UnsupportedWhereError",
 ]
 
 
 class QwhereError(Exception):
-    """Base class of every error qwhere raises on purpose."""
+    """Base class of every error qwhere raises on purpose.
+
+    Its message never holds a secret a live :class:`~qwhere.transport.Transport` knows
+    (the token, a password in the URL), in any form: every argument is scrubbed.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class FilterError(QwhereError, ValueError):
@@ -73,8 +88,30 @@ class FilterError(QwhereError, ValueError):
             if len(lines) > 1
             else (f"column {self.column}")
         )
-        caret = " " * (self.column - 1) + "^"
+        row, at = _shown(row, self.column)
+        caret = " " * (at - 1) + "^"
         return f"{self.reason} (at {where})\n  {row}\n  {caret}"
+
+
+#: how much of a long line of filter text an error shows around the fault
+_WINDOW = 60
+
+
+def _shown(row: str, column: int) -> tuple[str, int]:
+    """The part of ``row`` an error shows, and the caret's column in it.
+
+    A long line is cut to the characters around ``column``; characters that could not be
+    printed (control characters, lone surrogates) show as U+FFFD, one for one.
+    """
+    start = 0
+    if len(row) > 2 * _WINDOW:
+        start = max(0, min(column - 1 - _WINDOW, len(row) - 2 * _WINDOW))
+        cut = row[start : start + 2 * _WINDOW]
+        row = ("…" if start else "") + cut + ("…" if start + 2 * _WINDOW < len(row) else "")
+        column = column - start + (1 if start else 0)
+    if not row.isprintable():
+        row = "".join(ch if ch.isprintable() else "\ufffd" for ch in row)
+    return row, column
 
 
 class FilterSyntaxError(FilterError):
@@ -127,14 +164,48 @@ class UnsupportedWhereError(QwhereError, ValueError):
 
 
 class ApiError(QwhereError):
-    """The server answered with an error; ``status`` is the HTTP status."""
+    """The server answered with an error, or could not be reached; ``status`` is the HTTP
+    status (None when there was no answer), ``code`` the server's or qwhere's error code."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        message = clip(scrub(message), _MESSAGE)
         self.status = status
-        self.code = code
+        self.code = None if code is None else clip(scrub(code), 100)
         self.message = message
         prefix = f"HTTP {status}: " if status is not None else ""
         super().__init__(prefix + message)
+
+
+class ConnectionFailed(ApiError, ConnectionError):
+    """The service could not be reached, or dropped the connection (after the retries)."""
+
+
+class IncompleteBody(ConnectionFailed):
+    """The answer was cut short, every time it was tried."""
+
+
+class RequestTimeout(ApiError, TimeoutError):
+    """The service did not connect or answer within ``timeout`` (after the retries)."""
+
+
+class DeadlineExceeded(RequestTimeout):
+    """One request (attempts, redirects and pauses together) took longer than ``deadline``."""
+
+
+class RedirectError(ApiError):
+    """A redirect qwhere will not follow: to another origin (the token stays home), or one
+    too many (a loop). ``location`` is where it pointed (credentials hidden)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = "REDIRECT",
+        location: str = "",
+    ):
+        self.location = scrub(location)
+        super().__init__(message, status=status, code=code)
 
 
 class AuthenticationError(ApiError):
@@ -151,6 +222,57 @@ class BackendNotFoundError(ApiError, LookupError):
 
 class ProtocolError(QwhereError):
     """The server's answer is not what the REST contract promises (bad JSON or shape)."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(clip(scrub(message), _MESSAGE), *args)
+
+
+class ResponseTooLarge(ProtocolError):
+    """An answer larger than ``max_response_bytes``; ``limit`` is that limit."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
+#: the longest message an error about a server's answer carries
+_MESSAGE = 1000
+_SECRETS: weakref.WeakKeyDictionary[object, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_SECRETS_LOCK = threading.Lock()
+_SCRUB_ORDER: tuple[str, ...] = ()
+
+
+def register_secrets(owner: object, forms: Iterable[str]) -> None:
+    """Hide ``forms`` from every qwhere error message while ``owner`` lives."""
+    global _SCRUB_ORDER
+    with _SECRETS_LOCK:
+        _SECRETS[owner] = tuple(f for f in forms if f)
+        _SCRUB_ORDER = _order()
+
+
+def forget_secrets(owner: object) -> None:
+    global _SCRUB_ORDER
+    with _SECRETS_LOCK:
+        _SECRETS.pop(owner, None)
+        _SCRUB_ORDER = _order()
+
+
+def _order() -> tuple[str, ...]:
+    forms = {f for group in list(_SECRETS.values()) for f in group}
+    return tuple(sorted(forms, key=len, reverse=True))  # longer forms first
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered secret (in every form) replaced by ``<hidden>``."""
+    for form in _SCRUB_ORDER:
+        if form in text:
+            text = text.replace(form, "<hidden>")
+    return text
+
+
+def clip(text: str, size: int = 80) -> str:
+    """``text``, cut to ``size`` characters (with an ellipsis) for a message."""
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def suggest(word: str, known: Sequence[str], n: int = 3) -> list[str]:

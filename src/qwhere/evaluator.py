@@ -15,19 +15,23 @@ Record semantics mirror LoopBack's engine (``loopback-datasource-juggler``):
 
 ``and``/``or``/``not`` are classical. Records are JSON mappings, or objects: an
 object with ``__qwhere_record__()`` is read through the mapping it returns
-(``Q.test`` callables still receive the object), any other object through its
-attributes.
+(``Q.test`` callables still receive the object), any other object through its data
+fields (:func:`read_field`: public attributes and properties, never a method).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from types import MemberDescriptorType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from .errors import ArgumentError, UnsupportedWhereError
 from .jsregex import JsRegex, literal_prefix
 from .resolve import Types, prepare, to_server
 from .tree import (
+    STAGE_DEPTH,
     And,
     Between,
     Compare,
@@ -40,6 +44,7 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
 )
 from .values import Scalar
@@ -92,8 +97,82 @@ def js_compare(a: str, b: str) -> int:
     return (a > b) - (a < b)
 
 
-class _AttributeView:
-    """Reads an object's attributes as if it were a mapping."""
+def _slots(owner: type) -> frozenset[str]:
+    """The names ``owner`` itself declares in ``__slots__`` (Python-level slots only)."""
+    declared = owner.__dict__.get("__slots__", ())
+    return frozenset((declared,) if isinstance(declared, str) else declared)
+
+
+def _class_entry(cls: type, name: str) -> tuple[object, type | None]:
+    """What ``name`` is on ``cls`` (its MRO, looked up statically: no ``__getattr__``)."""
+    for owner in cls.__mro__:
+        entry = owner.__dict__.get(name, _ABSENT)
+        if entry is not _ABSENT:
+            return entry, owner
+    return _ABSENT, None
+
+
+_ABSENT = object()
+#: values that are not records: their attributes are never fields
+_NO_FIELDS = (
+    str,
+    bytes,
+    bytearray,
+    int,
+    float,
+    complex,
+    bool,
+    list,
+    tuple,
+    set,
+    frozenset,
+    date,
+    type,
+    ModuleType,
+    type(None),
+    _Missing,
+)
+
+
+def read_field(obj: object, name: str) -> Any:
+    """The field ``name`` of a plain object, or MISSING: data only, nothing is called.
+
+    A public name (not ``_x``, not ``__x__``) reads, in Python's order, a property of the
+    object's class (its getter runs: that is reading), a slot, an instance attribute (the
+    fields of dataclasses and attrs classes are both), a ``functools.cached_property``, or
+    a class attribute that holds data. Methods, functions, classes and other callables,
+    other descriptors, and names an object only provides through ``__getattr__`` read as
+    missing; strings, numbers, lists, dates, classes and modules have no fields.
+    """
+    if not isinstance(name, str) or name[:1] in ("_", "") or isinstance(obj, _NO_FIELDS):
+        return MISSING
+    cls = type(obj)
+    entry, owner = _class_entry(cls, name)
+    value: object = _ABSENT
+    try:
+        slot = isinstance(entry, MemberDescriptorType) and owner and name in _slots(owner)
+        if slot or isinstance(entry, property):  # data descriptors come first, as in Python
+            value = entry.__get__(obj, cls)  # type: ignore[attr-defined]
+        else:
+            try:
+                fields = object.__getattribute__(obj, "__dict__")
+            except AttributeError:
+                fields = None
+            if isinstance(fields, dict) and name in fields:
+                value = fields[name]
+            elif isinstance(entry, cached_property):
+                value = entry.__get__(obj, cls)
+            elif entry is not _ABSENT and not hasattr(type(entry), "__get__"):
+                value = entry  # a class attribute holding data
+    except AttributeError:  # an unset slot, a getter that says "no such attribute"
+        return MISSING
+    if value is _ABSENT or callable(value):
+        return MISSING
+    return value
+
+
+class _ObjectView:
+    """Reads a plain object's fields (:func:`read_field`) as if it were a mapping."""
 
     __slots__ = ("obj",)
 
@@ -101,30 +180,30 @@ class _AttributeView:
         self.obj = obj
 
     def get(self, key: str, default: object = None) -> object:
-        value = getattr(self.obj, key, default)
-        return value() if callable(value) and not isinstance(value, type) else value
+        value = read_field(self.obj, key)
+        return default if value is MISSING else value
 
 
-def as_record(obj: object) -> Mapping[str, Any] | _AttributeView:
+def as_record(obj: object) -> Mapping[str, Any] | _ObjectView:
+    """A record as a mapping: itself, what its class's ``__qwhere_record__`` returns, or a
+    view of its fields."""
     if isinstance(obj, Mapping):
         return obj
-    hook = getattr(obj, "__qwhere_record__", None)
-    if hook is not None:
-        record = hook()
+    hook = _class_entry(type(obj), "__qwhere_record__")[0]
+    bind = getattr(type(hook), "__get__", None)
+    if hook is not _ABSENT and bind is not None:
+        record = bind(hook, obj, type(obj))()
         if isinstance(record, Mapping):
             return record
-    return _AttributeView(obj)
-
-
-_PLAIN = (str, int, float, bool, list, tuple, type(None), _Missing)
+    return _ObjectView(obj)
 
 
 def get_path(record: Any, path: FieldPath) -> Any:
     """The value at a dotted path; nested objects are read like records, lists end the path."""
     value = record
     for part in path:
-        if not isinstance(value, Mapping | _AttributeView):
-            if isinstance(value, _PLAIN):
+        if not isinstance(value, Mapping | _ObjectView):
+            if isinstance(value, _NO_FIELDS):
                 return MISSING
             value = as_record(value)
         value = value.get(part, MISSING)
@@ -138,9 +217,10 @@ def _is_number(value: Scalar) -> bool:
 class PythonGenerator(Generator[str]):
     """Writes one Python expression per node; ``r`` is the record, ``o`` the original object."""
 
-    def __init__(self) -> None:
+    def __init__(self, judge: Judge | None = None) -> None:
         self.constants: dict[str, object] = {}
         self.counter = 0
+        self.judge = judge
 
     def const(self, value: object) -> str:
         name = f"_c{len(self.constants)}"
@@ -302,11 +382,33 @@ class PythonGenerator(Generator[str]):
     def test(self, node: Test) -> str:
         return f"bool({self.const(node.fn)}(o))"
 
+    def server_clause(self, node: ServerClause) -> str:
+        if self.judge is None:
+            raise UnsupportedWhereError(
+                f"{node.text} can only be judged by the server; qwhere cannot evaluate it"
+            )
+        return f"bool({self.const(self.judge)}({self.const(node.where)}, r))"
 
-def compile_predicate(expr: Expr) -> Callable[[Record], bool]:
-    """Compile a *prepared* tree (see :func:`qwhere.resolve.prepare`) into a function."""
-    gen = PythonGenerator()
-    body = gen.generate(expr)
+
+#: Decides a server-only clause for one record, as some server would (``qwhere.testing``).
+Judge = Callable[[dict[str, Any], Any], bool]
+
+
+def compile_predicate(expr: Expr, judge: Judge | None = None) -> Callable[[Record], bool]:
+    """Compile a *prepared* tree (see :func:`qwhere.resolve.prepare`) into a function.
+
+    A :class:`~qwhere.tree.ServerClause` is refused unless ``judge`` decides it.
+    """
+    gen = PythonGenerator(judge)
+    try:
+        return _compiled(gen, gen.generate(expr))
+    except (SyntaxError, RecursionError, MemoryError):  # past STAGE_DEPTH: never for a filter
+        raise ArgumentError(
+            f"the filter nests too deep ({expr.depth} levels) to compile; at most {STAGE_DEPTH}"
+        ) from None
+
+
+def _compiled(gen: PythonGenerator, body: str) -> Callable[[Record], bool]:
     source = (
         "def _predicate(r):\n"
         + ("    o = r\n" if "(o)" in body else "")
@@ -334,12 +436,15 @@ def predicate(
     *,
     types: Types | None = None,
     now: datetime | None = None,
+    judge: Judge | None = None,
 ) -> Callable[[Record], bool]:
     """A function ``record -> bool`` that selects exactly what the filter selects.
 
     With ``schema``, ``expr`` uses the schema's names (text is parsed with it) and
     records are read at the server paths it maps them to. Relative times resolve
-    against ``now`` (default: the clock, when the predicate is built).
+    against ``now`` (default: the clock, when the predicate is built). A clause only
+    the server can judge (``like`` from ``db_filter``) raises
+    :class:`~qwhere.UnsupportedWhereError` unless ``judge(clause, record)`` decides it.
     """
     server, server_types = to_server(expr, schema, types)
-    return compile_predicate(prepare(server, server_types, now))
+    return compile_predicate(prepare(server, server_types, now), judge)

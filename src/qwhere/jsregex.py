@@ -460,6 +460,11 @@ class _Reader:
             j += 1
         if p[j : j + 1] == "]":
             raise ValueError("[] and [^] mean different things in JavaScript and Python")
+        k = j  # an unescaped "-" before another "-" is refused, as it was when Python read it
+        while k < n and p[k] != "]":
+            if p[k] == "-" and p[k + 1 : k + 2] == "-":
+                raise ValueError("'--' in a character class will mean a set difference in Python")
+            k += 2 if p[k] == "\\" else 1
         ranges: list[tuple[int, int]] = []
         while True:
             if j >= n:

@@ -17,6 +17,8 @@ import os
 import re
 import stat
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
 from copy import copy
@@ -35,10 +37,12 @@ from lark.exceptions import (
 from lark.lexer import BasicLexer, ContextualLexer, Lexer, LexerState
 from lark.utils import TextSlice
 
-from .errors import FilterError, FilterSyntaxError, FilterValueError
+from .errors import ArgumentError, FilterError, FilterSyntaxError, FilterValueError
 from .jsregex import atoms
 from .tree import (
     FALSE,
+    MAX_DEPTH,
+    PROTOTYPE_KEYS,
     TRUE,
     Between,
     Compare,
@@ -47,10 +51,12 @@ from .tree import (
     FieldPath,
     In,
     Match,
+    NestingError,
     Not,
     Quantified,
     all_of,
     any_of,
+    prototype_key_message,
 )
 from .values import UNIT_SECONDS, RelativeTime, Scalar
 
@@ -64,7 +70,14 @@ if TYPE_CHECKING:
 
 __all__ = ["grammar_path", "grammar_text", "parse"]
 
+#: The longest filter text ``parse`` accepts (characters).
+MAX_TEXT_LENGTH = 100_000
+#: Texts up to this long are cached in a plain LRU cache of _PARSE_CACHE_SIZE entries...
 _PARSE_CACHE_SIZE = 1024
+_SHORT_TEXT = 1_000
+#: ... longer ones in a cache bounded by the characters it holds: together at most
+#: 1,024 x 1,000 + 1,000,000 characters of text (trees take 4-15 bytes a character).
+_LONG_CACHE_CHARS = 1_000_000
 #: Part of the cache file's name: bump it to set every user's parser cache aside.
 _CACHE_FORMAT = "2"
 
@@ -370,6 +383,9 @@ _INTEGER = re.compile(r"-?\d+").fullmatch
 def _number(token: Token) -> int | float:
     text = str(token)
     if _INTEGER(text):
+        # 2**1024 has 309 digits; int() refuses more than 4,300 (a plain ValueError)
+        if len(text.lstrip("-").lstrip("0")) > 309:
+            raise _Fault(f"number {text[:20]}... is too large", token)
         return int(text)
     result = float(text)
     if result in (float("inf"), float("-inf")):
@@ -446,9 +462,15 @@ def _field(written: Token | _Field) -> _Field:
     if type(written) is tuple:
         return written
     name = cast(Token, written)
-    if "." in name:
-        return tuple(_field_parts(name)), name
-    return (str(name),), name
+    parts = tuple(_field_parts(name)) if "." in name else (str(name),)
+    _check_parts(parts, name)
+    return parts, name
+
+
+def _check_parts(parts: FieldPath, token: Token) -> None:
+    for part in parts:
+        if part in PROTOTYPE_KEYS:
+            raise _Fault(prototype_key_message(part), token)
 
 
 def _bind(node: Expr, field: _Field, values: tuple[Token, ...] = ()) -> Expr:
@@ -502,7 +524,9 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
             text = _unquote(tok) if tok.type == "STRING" else str(tok)
             if not text:
                 raise _Fault("a field name cannot be empty", tok, FilterSyntaxError)
-            parts.extend(text.split(".") if tok.type == "STRING" else _field_parts(tok))
+            pieces = text.split(".") if tok.type == "STRING" else _field_parts(tok)
+            _check_parts(tuple(pieces), tok)
+            parts.extend(pieces)
         if any(not p for p in parts):
             raise _Fault("empty part in a dotted field name", children[0], FilterSyntaxError)
         return tuple(parts), children[0]
@@ -578,8 +602,70 @@ def parse(text: str, schema: Schema | None = None) -> Expr:
     And([In('status', ['RUNNING', 'ERROR']), Quantified('tags', 'all', ['a', 'b'])])
     """
     if not isinstance(text, str):
-        raise TypeError(f"parse() takes filter text (str), not {type(text).__name__}")
-    return _parse_cached(text, schema)
+        raise ArgumentError(f"parse() takes filter text (str), not {type(text).__name__}")
+    if schema is not None:
+        check_schema(schema)
+    if len(text) <= _SHORT_TEXT:
+        return _parse_cached(text, schema)
+    if len(text) > MAX_TEXT_LENGTH:
+        line = text.count("\n", 0, MAX_TEXT_LENGTH) + 1
+        column = MAX_TEXT_LENGTH - (text.rfind("\n", 0, MAX_TEXT_LENGTH) + 1) + 1
+        _fail(
+            FilterSyntaxError,
+            f"the filter is {len(text):,} characters long; at most {MAX_TEXT_LENGTH:,} are "
+            "accepted (build longer filters with Q)",
+            text,
+            MAX_TEXT_LENGTH,
+            line,
+            column,
+        )
+    return _LONG_TEXTS.parse(text, schema)
+
+
+class _SizedCache:
+    """The parses of long texts, least recently used first, at most ``budget`` characters."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self.trees: OrderedDict[tuple[str, Schema | None], Expr] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def parse(self, text: str, schema: Schema | None) -> Expr:
+        key = (text, schema)
+        with self.lock:
+            tree = self.trees.get(key)
+            if tree is not None:
+                self.trees.move_to_end(key)
+                return tree
+        tree = _parse_text(_runner(), text, schema)
+        with self.lock:
+            if key not in self.trees:
+                self.trees[key] = tree
+                self.size += len(text)
+                while self.size > self.budget:
+                    (old, _), _tree = self.trees.popitem(last=False)
+                    self.size -= len(old)
+        return tree
+
+    def clear(self) -> None:
+        with self.lock:
+            self.trees.clear()
+            self.size = 0
+
+
+_LONG_TEXTS = _SizedCache(_LONG_CACHE_CHARS)
+
+
+def check_schema(schema: object) -> None:
+    """``schema`` is a :class:`~qwhere.schema.Schema` or None (an ArgumentError otherwise)."""
+    from .schema import Schema
+
+    if schema is not None and not isinstance(schema, Schema):
+        raise ArgumentError(
+            f"schema must be a Schema (qwhere.schemas.JOBS, qwhere.schemas.BACKENDS) or None, "
+            f"not {schema!r}"
+        )
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
@@ -598,9 +684,28 @@ def _parse_text(run: Callable[[Any], Any], text: str, schema: Schema | None) -> 
             1,
             len(text) + 1,
         )
+    if not text.isascii():
+        bad = _SURROGATE.search(text)
+        if bad is not None:
+            pos = bad.start()
+            line = text.count("\n", 0, pos) + 1
+            column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            _fail(
+                FilterSyntaxError,
+                f"{bad.group()!r} is a lone surrogate, not a character",
+                text,
+                pos,
+                line,
+                column,
+                bad.group(),
+            )
     try:
         tree = _parse_with(run, text, schema)
+    except NestingError:
+        raise _locate_nesting(text, schema) from None
     except VisitError as exc:
+        if isinstance(exc.orig_exc, NestingError):
+            raise _locate_nesting(text, schema) from None
         if isinstance(exc.orig_exc, _Fault):
             raise exc.orig_exc.located(text) from None
         raise  # pragma: no cover - a bug in the transformer, not bad input
@@ -614,6 +719,94 @@ def _parse_text(run: Callable[[Any], Any], text: str, schema: Schema | None) -> 
         _fail(FilterSyntaxError, "invalid filter", text, 0, exc.line, exc.column, "")
     assert isinstance(tree, Expr)
     return tree
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Locator(_BuildTree):
+    """The transformer, remembering the token each node starts at, to say where a filter
+    nests too deep: at the condition the deepest path ends in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: dict[int, tuple[Expr, Token]] = {}
+
+    def _seen(self, node: Expr, token: Token | None) -> Expr:
+        if token is not None:
+            self.at[id(node)] = (node, token)
+        return node
+
+    def _deep(self, build: Callable[[], Expr], children: list[Expr]) -> Expr:
+        deepest = max(children, key=lambda n: n.depth) if children else None
+        found = self.at.get(id(deepest)) if deepest is not None else None
+        token = found[1] if found is not None else None
+        try:
+            node = build()
+        except NestingError as exc:
+            if token is None:
+                raise
+            raise _Fault(str(exc), token, FilterSyntaxError) from None
+        return self._seen(node, token)
+
+    def or_expr(self, children: list[Expr]) -> Expr:
+        return self._deep(lambda: super(_Locator, self).or_expr(children), children)
+
+    def and_expr(self, children: list[Expr]) -> Expr:
+        return self._deep(lambda: super(_Locator, self).and_expr(children), children)
+
+    def not_(self, children: list[Expr]) -> Expr:
+        return self._deep(lambda: super(_Locator, self).not_(children), children)
+
+
+def _leaf_recorder(name: str) -> Callable[[_Locator, list[Any]], Expr]:
+    build = getattr(_BuildTree, name)
+
+    def record(self: _Locator, c: list[Any]) -> Expr:
+        first = c[0] if c else None
+        token = first[1] if type(first) is tuple else first
+        return self._seen(build(self, c), token if isinstance(token, Token) else None)
+
+    return record
+
+
+for _name in ("compare", "in_", "not_in", "quantified", "match", "between", "exists"):
+    setattr(_Locator, _name, _leaf_recorder(_name))
+for _name in ("not_exists", "flag", "everything", "nothing"):
+    setattr(_Locator, _name, _leaf_recorder(_name))
+
+_LOCATE = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _locator() -> tuple[Lark, _Locator]:
+    locator = _Locator()
+    options: dict[str, Any] = {"parser": "lalr", "lexer": FastLexer, "maybe_placeholders": False}
+    return Lark(grammar_text(), transformer=locator, **options), locator
+
+
+def _locate_nesting(text: str, schema: Schema | None) -> FilterError:
+    """The error for ``text``, which nests too deep, at the condition its deepest path ends in."""
+    with _LOCATE:
+        parser, locator = _locator()
+        locator.at.clear()
+        try:
+            _parse_with(lambda source: parser.parse(source.text), text, schema)
+        except _Fault as fault:
+            return fault.located(text)
+        except VisitError as exc:
+            if isinstance(exc.orig_exc, _Fault):
+                return exc.orig_exc.located(text)
+        except (NestingError, UnexpectedInput):  # pragma: no cover - not found: say so plainly
+            pass
+        finally:
+            locator.at.clear()
+    return FilterSyntaxError(
+        f"and/or/not nest too deep; a filter may nest at most {MAX_DEPTH}",
+        text=text,
+        line=1,
+        column=1,
+    )
 
 
 def _parse_with(run: Callable[[Any], Any], text: str, schema: Schema | None) -> Any:

@@ -1,11 +1,17 @@
 """The plan: what goes to the server as a LoopBack ``where``, what stays on the client.
 
+What a clause selects depends on the database behind the server, so a plan is made
+for a connector profile (``connector="memory"``, ``"postgresql"``, ``"mysql"``, or
+``None``: any of them):
+
 >>> from qwhere import plan, Q
->>> p = plan("tags all [a, b] and name ~ /^bell/")
+>>> p = plan("tags all [a, b] and name ~ /^bell/", connector="memory")
 >>> p.where
 {'and': [{'tags': 'a'}, {'tags': 'b'}, {'name': {'regexp': '/^bell/'}}]}
 >>> p.exact
 True
+>>> plan("tags all [a, b]", connector="postgresql").where
+{'and': [{'tags': {'like': '%"a"%'}}, {'tags': {'like': '%"b"%'}}]}
 """
 
 from __future__ import annotations
@@ -17,11 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .loopback import LoopBackGenerator, conjunction
+from .errors import UnsupportedWhereError
+from .loopback import LoopBackTarget, Profile, get_profile
+from .loopback.profiles import UNKNOWN
 from .resolve import Types, prepare, to_nnf, to_server
-from .tree import And, Expr, FieldPath, all_of
+from .tree import And, Expr, FieldPath, ServerClause, all_of, walk
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .schema import FieldType, Schema
 
 __all__ = ["Plan", "explain", "plan"]
@@ -45,13 +55,35 @@ class Plan:
     residual: Expr | None
     parts: tuple[Part, ...] = ()
     types: Mapping[FieldPath, FieldType] = attrs.field(factory=dict, repr=False, eq=False)
+    profile: Profile = attrs.field(default=UNKNOWN, repr=False)
+    _matcher: list[Callable[[Any], bool]] = attrs.field(
+        factory=list, init=False, repr=False, eq=False
+    )
 
     @property
     def exact(self) -> bool:
         return self.residual is None
 
+    def matches(self, record: Any) -> bool:
+        """Whether a record the server returned for :attr:`where` belongs to the result.
+
+        The record is read at server paths (as the server sends it); only the
+        residual is evaluated. A plan sent to one's own server needs nothing else.
+        """
+        if self.residual is None:
+            return True
+        if not self._matcher:
+            from .evaluator import compile_predicate
+
+            self._matcher.append(compile_predicate(self.residual))
+        return self._matcher[0](record)
+
     def __str__(self) -> str:
-        lines = ["where:", _indent(json.dumps(self.where, indent=2, ensure_ascii=False))]
+        lines = [
+            f"connector: {self.profile}",
+            "where:",
+            _indent(json.dumps(self.where, indent=2, ensure_ascii=False)),
+        ]
         lines.append("residual (checked on the client):")
         lines.append(f"  {self.residual}" if self.residual is not None else "  none")
         lines.append(f"exact: {'yes' if self.exact else 'no'}")
@@ -60,7 +92,8 @@ class Plan:
             for part in self.parts:
                 where = json.dumps(part.where, ensure_ascii=False) if part.where else "(nothing)"
                 if part.exact:
-                    lines.append(f"  {part.text}\n    -> server {where}: exact")
+                    why = f" ({part.reason})" if part.reason else ""
+                    lines.append(f"  {part.text}\n    -> server {where}: exact{why}")
                 else:
                     lines.append(
                         f"  {part.text}\n    -> server {where}, client residual: {part.reason}"
@@ -76,44 +109,62 @@ def plan(
     expr: Expr | str,
     schema: Schema | None = None,
     *,
+    connector: str | Profile | None = None,
     types: Types | None = None,
     now: datetime | None = None,
 ) -> Plan:
     """Split a filter into a LoopBack where clause and a client-side residual.
 
-    Everything LoopBack can express exactly is pushed to the server; the rest is
-    sent as a sound superset and kept in ``residual``. Relative times resolve
-    against ``now`` (default: the clock) once, here.
+    Everything the connector's server can select exactly is pushed to it; the rest
+    is sent as a sound superset and kept in ``residual``. ``connector`` names the
+    database behind the server (``"memory"``, ``"postgresql"``, ``"mysql"``, a
+    :class:`~qwhere.loopback.Profile`); ``None`` plans for any of them. Relative
+    times resolve against ``now`` (default: the clock) once, here.
     """
+    profile = get_profile(connector)
     server, server_types = to_server(expr, schema, types)
     tree = to_nnf(prepare(server, server_types, now))
-    gen = LoopBackGenerator(server_types)
+    target = LoopBackTarget(server_types, profile)
     conjuncts = tree.operands if isinstance(tree, And) else (tree,)
     parts: list[Part] = []
     wheres: list[dict[str, Any]] = []
     residual: list[Expr] = []
     for conjunct in conjuncts:
-        pushed = gen.generate(conjunct)
-        parts.append(Part(str(conjunct), pushed.where, pushed.exact, pushed.reason))
-        if pushed.where:
-            wheres.append(pushed.where)
-        if not pushed.exact:
+        taken = target.take(conjunct)
+        parts.append(Part(str(conjunct), taken.clause or {}, taken.exact, taken.reason))
+        if taken.clause is not None:
+            wheres.append(taken.clause)
+        if not taken.exact:
+            _refuse_server_only(conjunct)
             residual.append(conjunct)
-    where = conjunction(wheres)
+    where = target.render(wheres)
     return Plan(
         where=where,
         residual=all_of(*residual) if residual else None,
         parts=tuple(parts),
         types=server_types,
+        profile=profile,
     )
+
+
+def _refuse_server_only(conjunct: Expr) -> None:
+    """A clause only the server can judge must not be needed on the client."""
+    for node in walk(conjunct):
+        if isinstance(node, ServerClause):
+            raise UnsupportedWhereError(
+                f"{node.text} can only be judged by the server, but here its meaning would "
+                f"be needed on the client (in {conjunct}); put it at the top level of the "
+                "filter, outside not and outside an or with client-side parts"
+            )
 
 
 def explain(
     expr: Expr | str,
     schema: Schema | None = None,
     *,
+    connector: str | Profile | None = None,
     types: Types | None = None,
     now: datetime | None = None,
 ) -> str:
-    """The plan for ``expr``, readably: the where JSON, the residual and why."""
-    return str(plan(expr, schema, types=types, now=now))
+    """The plan for ``expr`` on ``connector``, readably: the where JSON, the residual, why."""
+    return str(plan(expr, schema, connector=connector, types=types, now=now))

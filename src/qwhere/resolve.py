@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
+from .errors import ArgumentError, FilterValueError, QwhereError
 from .schema import FieldType, Schema
 from .tree import (
     And,
@@ -32,9 +33,11 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
     all_of,
     any_of,
+    derived,
 )
 from .values import Scalar, day_start, resolve, to_utc
 
@@ -47,12 +50,15 @@ def to_server(
     expr: Expr | str, schema: Schema | None, types: Types | None
 ) -> tuple[Expr, dict[FieldPath, FieldType]]:
     """(tree on server paths, server path types) for user input with an optional schema."""
-    if isinstance(expr, str):
-        from .parser import parse
+    from .parser import check_schema, parse
 
+    check_schema(schema)
+    if types is not None and not isinstance(types, Mapping):
+        raise ArgumentError(f"types must be a mapping of field paths to FieldType, not {types!r}")
+    if isinstance(expr, str):
         expr = parse(expr, schema)
     if not isinstance(expr, Expr):
-        raise TypeError(f"expected a filter (text or tree), not {type(expr).__name__}")
+        raise ArgumentError(f"expected a filter (text or tree), not {type(expr).__name__}")
     merged: dict[FieldPath, FieldType] = {}
     if schema is not None:
         expr = schema.lower(expr)
@@ -95,7 +101,20 @@ def _compare(path: FieldPath, op: str, value: Scalar) -> Expr:
 
 def prepare(expr: Expr, types: Types | None = None, now: datetime | None = None) -> Expr:
     """Resolve times and dates in ``expr`` (a tree on server paths)."""
-    types = types or {}
+    if now is not None and not isinstance(now, datetime):
+        raise ArgumentError(f"now must be a datetime or None, not {now!r}")
+    with derived():  # a date becomes an interval: the tree may nest a level or two deeper
+        try:
+            return _prepare(expr, types or {}, now)
+        except QwhereError:
+            raise
+        except (OverflowError, ValueError):
+            raise FilterValueError(
+                f"a date in the filter, resolved against now={now}, is out of range"
+            ) from None
+
+
+def _prepare(expr: Expr, types: Types, now: datetime | None) -> Expr:
 
     def walk(node: Expr) -> Expr:
         if isinstance(node, And):
@@ -104,7 +123,7 @@ def prepare(expr: Expr, types: Types | None = None, now: datetime | None = None)
             return Or(tuple(walk(op) for op in node.operands))
         if isinstance(node, Not):
             return Not(walk(node.operand))
-        if isinstance(node, Test | Match | Exists):
+        if isinstance(node, Test | Match | Exists | ServerClause):
             return node
         if isinstance(node, Compare):
             return _compare(node.field, node.op, _instant(node.value, now))
@@ -138,17 +157,22 @@ def prepare(expr: Expr, types: Types | None = None, now: datetime | None = None)
 
 def to_nnf(expr: Expr) -> Expr:
     """Push every ``not`` down to the conditions (De Morgan); ``not not x`` is ``x``."""
+    with derived():
+        return _nnf(expr)
+
+
+def _nnf(expr: Expr) -> Expr:
     if isinstance(expr, And):
-        return And(tuple(to_nnf(op) for op in expr.operands))
+        return And(tuple(_nnf(op) for op in expr.operands))
     if isinstance(expr, Or):
-        return Or(tuple(to_nnf(op) for op in expr.operands))
+        return Or(tuple(_nnf(op) for op in expr.operands))
     if not isinstance(expr, Not):
         return expr
     inner = expr.operand
     if isinstance(inner, Not):
-        return to_nnf(inner.operand)
+        return _nnf(inner.operand)
     if isinstance(inner, And):
-        return any_of(*(to_nnf(Not(op)) for op in inner.operands)) if inner.operands else Or(())
+        return any_of(*(_nnf(Not(op)) for op in inner.operands)) if inner.operands else Or(())
     if isinstance(inner, Or):
-        return all_of(*(to_nnf(Not(op)) for op in inner.operands)) if inner.operands else And(())
+        return all_of(*(_nnf(Not(op)) for op in inner.operands)) if inner.operands else And(())
     return expr

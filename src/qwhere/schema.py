@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import attrs
 
-from .errors import FilterTypeError, FilterValueError, UnknownFieldError, suggest
+from .errors import ArgumentError, FilterTypeError, FilterValueError, UnknownFieldError, suggest
 from .tree import (
     And,
     Between,
@@ -28,8 +28,10 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
     any_of,
+    derived,
 )
 from .values import RelativeTime, Scalar
 
@@ -111,7 +113,7 @@ class Schema:
             for name in (spec.name, *spec.aliases):
                 key = name.lower()
                 if key in table:
-                    raise ValueError(f"schema {self.name}: {name!r} is defined twice")
+                    raise ArgumentError(f"schema {self.name}: {name!r} is defined twice")
                 table[key] = spec
         object.__setattr__(self, "_by_name", table)
 
@@ -149,7 +151,8 @@ class Schema:
         ``status == DONE`` becomes ``status in [COMPLETED]``; ``created`` becomes
         ``creationDate``. The result is what :func:`qwhere.plan` compiles.
         """
-        return self._lower(self.bind(expr))
+        with derived():  # statuses expand: the result may nest a level or two deeper
+            return self._lower(self.bind(expr))
 
     def _lower(self, expr: Expr) -> Expr:
         if isinstance(expr, And):
@@ -158,7 +161,7 @@ class Schema:
             return Or(tuple(self._lower(op) for op in expr.operands))
         if isinstance(expr, Not):
             return Not(self._lower(expr.operand))
-        if isinstance(expr, Test):
+        if isinstance(expr, Test | ServerClause):
             return expr
         spec = self.lookup(expr.field)  # type: ignore[attr-defined]
         path = spec.path
@@ -203,7 +206,7 @@ class Schema:
             return Or(tuple(self.bind(op) for op in expr.operands))
         if isinstance(expr, Not):
             return Not(self.bind(expr.operand))
-        if isinstance(expr, Test):
+        if isinstance(expr, Test | ServerClause):
             return expr
         return self.bind_leaf(expr)
 

@@ -43,8 +43,8 @@ from .models import Backend, Job, Reservation, parse_datetime
 from .schemas import BACKENDS, JOBS
 from .status import JobStatus
 from .transport import Transport
-from .tree import TRUE, Compare, Expr, Match, Quantified, Test, all_of
-from .values import coerce_value, to_utc
+from .tree import Compare, Expr, Match, Quantified, Test, check_text, conjoin
+from .values import check_scalar, coerce_value, to_utc
 
 __all__ = [
     "BackendService",
@@ -60,6 +60,7 @@ Record = dict[str, Any]
 T = TypeVar("T")
 
 _CREDENTIALS = ("hub", "group", "project")
+_MAX_COUNT = 2**53 - 1  # what a LoopBack (JavaScript) server reads exactly
 _DATE = "creationDate"
 
 
@@ -77,7 +78,11 @@ def _opt_text(name: str, value: object) -> str | None:
         raise _type_error(name, "a string or None", value)
     if not value:
         raise ArgumentError(f"{name} must not be empty (pass None for no filter)")
-    return value
+    return _text_arg(name, value)
+
+
+def _text_arg(name: str, value: str) -> str:
+    return check_text(value, name)  # a lone surrogate cannot be sent
 
 
 def _count_arg(name: str, value: object, *, optional: bool = False) -> int | None:
@@ -87,6 +92,8 @@ def _count_arg(name: str, value: object, *, optional: bool = False) -> int | Non
         raise _type_error(name, "an int" + (" or None" if optional else ""), value)
     if value < 0:
         raise ArgumentError(f"{name} must be >= 0, not {value}")
+    if value > _MAX_COUNT:
+        raise ArgumentError(f"{name} must be at most {_MAX_COUNT} (2**53 - 1), not {value}")
     return value
 
 
@@ -102,7 +109,10 @@ def _moment(name: str, value: object, *, up: bool) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         raise _type_error(name, "a datetime (naive values are local time)", value)
-    moment = to_utc(value)
+    try:
+        moment = to_utc(check_scalar(value))  # type: ignore[arg-type]
+    except (ArgumentError, OverflowError, ValueError) as exc:
+        raise ArgumentError(f"{name}: {value} is out of range ({exc})") from None
     extra = moment.microsecond % 1000
     if extra:
         moment = moment - timedelta(microseconds=extra)
@@ -126,6 +136,7 @@ def _strings(name: str, value: object, *, singular_ok: bool = False) -> list[str
     for item in items:
         if not isinstance(item, str):
             raise _type_error(f"every item of {name}", "a string", item)
+        _text_arg(f"an item of {name}", item)
     return items
 
 
@@ -229,11 +240,11 @@ def job_filter(
     extra = _filter_expr(where, "jobs")
     if extra is not None:
         parts.append(extra)
-    server = JOBS.lower(all_of(*parts) if parts else TRUE)
+    server = JOBS.lower(conjoin(parts))
     if db_filter is not None:
         if not isinstance(db_filter, Mapping):
             raise _type_error("db_filter", "a LoopBack where clause (a dict)", db_filter)
-        server = all_of(server, from_where(db_filter, types=JOBS.server_types()))
+        server = conjoin([server, from_where(db_filter, types=JOBS.server_types())])
     return server
 
 
@@ -244,16 +255,13 @@ def _in(path: tuple[str, ...], values: Sequence[str]) -> Expr:
 
 
 def _job_query(descending: object, now: datetime, **arguments: object) -> _JobQuery:
-    from .evaluator import predicate
     from .planner import plan
 
     desc = _bool_arg("descending", descending)
     tree = job_filter(**arguments)
     types = JOBS.server_types()
-    planned = plan(tree, types=types, now=now)
-    accept = None
-    if planned.residual is not None:
-        accept = predicate(planned.residual, types=types, now=now)
+    planned = plan(tree, connector="memory", types=types, now=now)
+    accept = planned.matches if planned.residual is not None else None
     return _JobQuery(dict(planned.where), accept, desc)
 
 
@@ -1047,6 +1055,7 @@ class _JobMethods:
             raise _type_error("job_id", "a string", job_id)
         if not job_id or job_id in (".", ".."):
             raise ArgumentError(f"{job_id!r} is not a job id")
+        _text_arg("job_id", job_id)
         body = self._core.transport.get(
             "/Jobs/" + quote(job_id, safe=""), not_found=JobNotFoundError
         )
@@ -1157,7 +1166,7 @@ class BackendService(_JobMethods):
                     raise ArgumentError(f"{key}: {exc}") from None
             else:
                 raise UnknownFieldError(key, [*BACKENDS.names, *_CREDENTIALS])
-        accept = predicate(all_of(*parts) if parts else TRUE, BACKENDS)
+        accept = predicate(conjoin(parts), BACKENDS)
         if not account_ok:
             return []
         backends = self._core.fetch_backends(self, seconds)
@@ -1240,6 +1249,9 @@ def connect(
     page_size: int = 200,
     workers: int = 8,
     verify: bool | str = True,
+    deadline: float = 120.0,
+    max_response_bytes: int = 32 * 1024 * 1024,
+    max_redirects: int = 5,
 ) -> Provider:
     """A :class:`Provider` for the LoopBack REST API at ``url`` (e.g. ``http://host/api``).
 
@@ -1250,6 +1262,10 @@ def connect(
     how many records a listing asks for per request (a server may cap it lower);
     ``workers`` bounds the concurrent requests of a large listing (1: sequential).
     ``hub``/``group``/``project`` name the account, for ``backends(hub=...)``.
+    ``deadline`` bounds one request in all (attempts, redirects and pauses: seconds),
+    ``max_response_bytes`` the size of an answer, ``max_redirects`` the redirects a request
+    follows (only within the service's origin: the token is never sent elsewhere).
+    Every bad argument is an :class:`~qwhere.errors.ArgumentError`, raised before any request.
     """
     for key, value in (("hub", hub), ("group", group), ("project", project)):
         _opt_text(key, value)
@@ -1269,6 +1285,9 @@ def connect(
         max_retry_after=max_retry_after,
         pool_size=max(threads, 2) + 2,
         verify=verify,
+        deadline=deadline,
+        max_response_bytes=max_response_bytes,
+        max_redirects=max_redirects,
     )
     core = _Core(
         transport,

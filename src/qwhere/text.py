@@ -24,6 +24,7 @@ from .tree import (
     Not,
     Or,
     Quantified,
+    ServerClause,
     Test,
 )
 from .values import RelativeTime, Scalar
@@ -180,6 +181,9 @@ class TextGenerator(Generator[tuple[int, str]]):
 
     def test(self, node: Test) -> tuple[int, str]:
         return _ATOM, f"<test {node.label}>"
+
+    def server_clause(self, node: ServerClause) -> tuple[int, str]:
+        return _ATOM, f"<server {node.text}>"
 
 
 _TEXT = TextGenerator()

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypeAlias
 
 import attrs
+
+from .errors import ArgumentError, clip
 
 __all__ = [
     "UNIT_SECONDS",
@@ -30,6 +33,8 @@ __all__ = [
     "value_key",
 ]
 
+#: How far ``now``/``today`` may be moved (about 273 years): the result stays a date.
+MAX_OFFSET_DAYS = 100_000
 UNIT_SECONDS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _RENDER_UNITS = ("d", "h", "m", "s")  # weeks parse, but `now - 14d` reads better than `- 2w`
 
@@ -42,14 +47,20 @@ class RelativeTime:
     of a date value), so it only moves in whole days; ``now`` is an instant.
     """
 
-    anchor: str = attrs.field(validator=attrs.validators.in_(("now", "today")))
+    anchor: str = attrs.field()
     seconds: int = 0
 
     def __attrs_post_init__(self) -> None:
+        if self.anchor not in ("now", "today"):
+            raise ArgumentError(f"a relative time is anchored at now or today, not {self.anchor!r}")
         if type(self.seconds) is not int:
-            raise TypeError("RelativeTime.seconds must be an int")
+            raise ArgumentError("RelativeTime.seconds must be an int")
+        if abs(self.seconds) > MAX_OFFSET_DAYS * UNIT_SECONDS["d"]:
+            raise ArgumentError(
+                f"a relative time moves at most {MAX_OFFSET_DAYS} days from {self.anchor}"
+            )
         if self.anchor == "today" and self.seconds % UNIT_SECONDS["d"]:
-            raise ValueError("'today' moves in whole days or weeks (d, w), not hours")
+            raise ArgumentError("'today' moves in whole days or weeks (d, w), not hours")
 
     @classmethod
     def of(cls, anchor: str, amount: int, unit: str) -> RelativeTime:
@@ -86,15 +97,39 @@ def value_key(value: object) -> object:
     return (type(value), value)
 
 
+#: The dates a filter may hold: a day's end and any time zone's offset stay representable.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+#: Integers beyond this are beyond every JavaScript (double) number.
+_LARGEST_INT = 2**1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_scalar(value: object) -> Scalar:
     """Accept a value already in tree form; reject what cannot be one."""
-    if value is None or isinstance(value, str | bool | int | date | RelativeTime):
+    if value is None or isinstance(value, bool | RelativeTime):
+        return value
+    if isinstance(value, str):
+        if not value.isascii() and _SURROGATE.search(value):
+            raise ArgumentError(f"{clip(repr(value))} holds a lone surrogate, which is not text")
+        return value
+    if isinstance(value, int):
+        if not -_LARGEST_INT < value < _LARGEST_INT:
+            raise ArgumentError("an integer beyond ±2**1024 is beyond every JavaScript number")
+        return value
+    if isinstance(value, date):
+        day = value.date() if isinstance(value, datetime) else value
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ArgumentError(
+                f"{value.isoformat()} is out of range: dates run from {FIRST_DAY} to {LAST_DAY}"
+            )
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"a filter value must be a finite number, not {value!r}")
+            raise ArgumentError(f"a filter value must be a finite number, not {value!r}")
         return value
-    raise TypeError(f"a filter value must be a str, number, bool, None or date, not {value!r}")
+    raise ArgumentError(
+        f"a filter value must be a str, number, bool, None or date, not {clip(repr(value))}"
+    )
 
 
 def coerce_value(value: object) -> Scalar:

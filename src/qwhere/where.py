@@ -4,10 +4,13 @@
 objects with numbered keys), implicit conjunction of keys, plain equality,
 ``eq neq gt gte lt lte inq nin between regexp`` — into a tree on server paths,
 so a raw clause can be combined with other filters, explained, and evaluated
-on the client. Anything the engine would treat in a way the tree cannot say
-(several operators in one object, ``like``, ``exists``, ``nor``, an object as a
-value, ...) raises :class:`~qwhere.errors.UnsupportedWhereError` naming the
-problem; nothing is dropped silently.
+on the client. ``like``, ``nlike``, ``ilike`` and ``nilike``, whose meaning only the
+server knows (its collation, its escaping), are kept as
+:class:`~qwhere.tree.ServerClause` leaves and sent unchanged. Anything the engine
+would treat in a way the tree cannot say (several operators in one object,
+``exists``, ``nor``, an object as a value, ...) raises
+:class:`~qwhere.errors.UnsupportedWhereError` naming the problem; nothing is
+dropped silently.
 
 With ``types``, values are converted as juggler converts them for a model's declared
 (top-level) properties before it runs the query (``ModelUtils._coerce``): ``"true"`` and
@@ -27,11 +30,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from .errors import UnsupportedWhereError
+from .errors import ArgumentError, UnsupportedWhereError, clip
 from .resolve import Types
 from .schema import FieldType
 from .tree import (
     FALSE,
+    MAX_DEPTH,
+    PROTOTYPE_KEYS,
     TRUE,
     Between,
     Compare,
@@ -40,12 +45,16 @@ from .tree import (
     In,
     Match,
     Not,
+    ServerClause,
     all_of,
     any_of,
+    check_text,
+    derived,
+    prototype_key_message,
 )
 from .values import Scalar, check_scalar
 
-__all__ = ["from_where"]
+__all__ = ["MAX_WHERE_DEPTH", "from_where"]
 
 _ORDER = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _KNOWN = frozenset(
@@ -73,6 +82,10 @@ _KNOWN = frozenset(
         "not",
     }
 )
+#: Operators only the server can judge: kept as they are, sent unchanged (server-only).
+#: Their meaning depends on the connector's collation and escaping, so qwhere never
+#: evaluates them; a plan refuses them where the client would need their meaning.
+SERVER_ONLY = frozenset({"like", "nlike", "ilike", "nilike"})
 _REGEX_LITERAL = re.compile(r"^/(.*)/([a-z]*)$", re.DOTALL)
 _HINTS = {
     "like": "use regexp (qwhere cannot tell how LoopBack's like wildcards translate)",
@@ -87,9 +100,10 @@ _HINTS = {
 
 def _show(value: object) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):  # pragma: no cover
-        return repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = f"<a {type(value).__name__}>"
+    return clip(text, 200)
 
 
 def _index_keyed(value: object) -> list[Any] | None:
@@ -116,9 +130,9 @@ def _sequence(value: object, where: str) -> list[Any]:
 
 
 def _declared(path: FieldPath, types: Types) -> bool:
-    """Whether juggler converts the values compared with ``path``: a top-level property of
-    the model (which ``types`` stands for); a dotted path never is one."""
-    return len(path) == 1 and path in types
+    """Whether ``path`` is a property the model declares (``types`` stands for the model: a
+    top-level path in it, or the first part of a dotted one); a dotted path never is one."""
+    return len(path) == 1 and (path in types or any(key[0] == path[0] for key in types))
 
 
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -246,7 +260,14 @@ def _path(key: str) -> FieldPath:
         )
     parts = tuple(key.split("."))
     if any(not p for p in parts):
-        raise UnsupportedWhereError(f"empty part in field name {key!r}")
+        raise UnsupportedWhereError(f"empty part in field name {clip(repr(key))}")
+    for part in parts:
+        if part in PROTOTYPE_KEYS:
+            raise UnsupportedWhereError(prototype_key_message(part))
+    try:
+        check_text(key, "a field name")
+    except ArgumentError as exc:
+        raise UnsupportedWhereError(str(exc)) from None
     if any(p.isdigit() for p in parts):
         raise UnsupportedWhereError(
             f"{key!r}: LoopBack reads a number in a path as a position in a list, which qwhere "
@@ -297,14 +318,16 @@ def _server_date(value: object, path: FieldPath) -> datetime:
         try:
             return datetime.fromtimestamp(value / 1000, UTC)
         except (OverflowError, OSError, ValueError):
-            raise UnsupportedWhereError(f"{'.'.join(path)}: {value!r} is not a date") from None
+            raise UnsupportedWhereError(
+                f"{'.'.join(path)}: {clip(repr(value))} is not a date"
+            ) from None
     if not isinstance(value, str):
-        raise UnsupportedWhereError(f"{'.'.join(path)}: {value!r} is not a date")
+        raise UnsupportedWhereError(f"{'.'.join(path)}: {clip(repr(value))} is not a date")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UnsupportedWhereError(
-            f"{'.'.join(path)}: {value!r} is not an ISO-8601 date"
+            f"{'.'.join(path)}: {clip(repr(value))} is not an ISO-8601 date"
         ) from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
@@ -316,8 +339,8 @@ def _regex(pattern: object, path: FieldPath, types: Types) -> Match:
     if literal is not None:
         if len(path) > 1:
             raise UnsupportedWhereError(
-                f"{'.'.join(path)}: on a dotted path LoopBack reads {pattern!r} as a plain "
-                "pattern, slashes included; drop the slashes and flags"
+                f"{'.'.join(path)}: on a dotted path LoopBack reads {clip(repr(pattern))} as a "
+                "plain pattern, slashes included; drop the slashes and flags"
             )
         if not _declared(path, types):
             raise UnsupportedWhereError(
@@ -341,10 +364,6 @@ def _condition(path: FieldPath, clause: object, types: Types) -> Expr:
             raise UnsupportedWhereError(
                 f"{'.'.join(path)}: comparing with a whole list {_show(clause)} is not "
                 "supported; use inq"
-            )
-        if clause is None and types.get(path) is FieldType.STRING_LIST:
-            raise UnsupportedWhereError(
-                f"{'.'.join(path)}: LoopBack raises on a null test of a list field"
             )
         return Compare(path, "==", _value(clause, path, types))
     if len(clause) != 1:
@@ -421,12 +440,23 @@ def _condition(path: FieldPath, clause: object, types: Types) -> Expr:
                 f"{'.'.join(path)}: LoopBack fails on a regexp against a date (a server error)"
             )
         return _regex(arg, path, types)
+    if op in SERVER_ONLY:
+        if not isinstance(arg, str):
+            raise UnsupportedWhereError(
+                f"{'.'.join(path)}: {op} takes a pattern string, not {_show(arg)}"
+            )
+        return ServerClause({".".join(path): {op: arg}})
     hint = _HINTS.get(op)
     if hint is None and op not in _KNOWN:
         hint = f'to compare a nested field write {{"{".".join(path)}.{op}": ...}}'
     raise UnsupportedWhereError(
         f"{'.'.join(path)}: operator {op!r} is not supported" + (f"; {hint}" if hint else "")
     )
+
+
+#: How deep ``and``/``or`` may nest in a where clause :func:`from_where` reads: more than in
+#: a filter (:data:`~qwhere.tree.MAX_DEPTH`), so every plan's clause reads back.
+MAX_WHERE_DEPTH = MAX_DEPTH + 8
 
 
 def from_where(where: Mapping[str, Any], *, types: Types | None = None) -> Expr:
@@ -438,16 +468,26 @@ def from_where(where: Mapping[str, Any], *, types: Types | None = None) -> Expr:
     values are read as they are written, and ``nin`` is refused (on a list it selects
     records with *some* element outside the list).
     """
+    if types is not None and not isinstance(types, Mapping):
+        raise ArgumentError(f"types must be a mapping of field paths to FieldType, not {types!r}")
+    with derived():
+        return _read(where, types or {}, 1)
+
+
+def _read(where: Mapping[str, Any], types: Types, depth: int) -> Expr:
     if not isinstance(where, Mapping):
         raise UnsupportedWhereError(f"a where clause is a JSON object, not {_show(where)}")
-    types = types or {}
+    if depth > MAX_WHERE_DEPTH:
+        raise UnsupportedWhereError(
+            f"the where clause nests and/or more than {MAX_WHERE_DEPTH} levels deep"
+        )
     parts: list[Expr] = []
     for key, clause in where.items():
         if not isinstance(key, str):
-            raise UnsupportedWhereError(f"where keys are field names, not {key!r}")
+            raise UnsupportedWhereError(f"where keys are field names, not {_show(key)}")
         if key in ("and", "or"):
             items = _sequence(clause, key)
-            inner = [from_where(item, types=types) for item in items]
+            inner = [_read(item, types, depth + 1) for item in items]
             if key == "and":
                 parts.append(all_of(*inner) if inner else TRUE)
             else:

