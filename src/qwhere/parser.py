@@ -828,27 +828,73 @@ def _runner() -> Callable[[Any], Any]:
 
 
 def _direct(parser: Lark) -> Callable[[Any], Any]:
-    """``parser.parse`` without the set-up lark repeats on every call.
+    """``parser.parse`` without the set-up lark repeats on every call, and its LALR loop inline.
 
     For each call, lark's LALR front end checks its options and start symbol and builds a
-    new parse configuration, the same every time. This runs the same LALR driver
-    (``parse_from_state``, as ``InteractiveParser.resume_parse`` does) from a configuration
-    made once: 1-2 µs a parse. Should lark's internals ever differ from what this expects,
-    it is plain ``parser.parse``.
+    new parse configuration, the same every time. This builds it once, and runs lark's LALR
+    driver (``parse_from_state`` with ``ParserState.feed_token``, as
+    ``InteractiveParser.resume_parse`` does) with the loop written out in one function: the
+    same table, the same shifts, reductions and callbacks, without a method call per token.
+    Anything the table does not allow is handed to ``feed_token`` itself, so every error is
+    lark's, raised from lark's parser state. Should lark's internals ever differ from what
+    this expects, it is plain ``parser.parse``.
     """
     try:
+        from lark.exceptions import UnexpectedInput
         from lark.lexer import LexerThread
+        from lark.parsers.lalr_analysis import Shift
+        from lark.parsers.lalr_interactive_parser import InteractiveParser
         from lark.parsers.lalr_parser_state import ParseConf, ParserState
 
         frontend = parser.parser
         lalr = frontend.parser.parser
         conf = ParseConf(lalr.parse_table, lalr.callbacks, "start")
-        lexer, drive = frontend.lexer, lalr.parse_from_state
+        lexer = frontend.lexer
+        states, callbacks = conf.states, conf.callbacks
+        # each rule: (its length, the name of the rule it reduces to, its callback)
+        reduce = {
+            arg: (len(arg.expansion), arg.origin.name, callbacks[arg])
+            for row in states.values()
+            for action, arg in row.values()
+            if action is not Shift
+        }
+        token_callbacks = {name for name in callbacks if isinstance(name, str)}
     except (ImportError, AttributeError, KeyError, TypeError):  # pragma: no cover
         return parser.parse
 
     def run(source: Any) -> Any:
-        return drive(ParserState(conf, LexerThread(lexer, LexerState(source))))
+        state = ParserState(conf, LexerThread(lexer, LexerState(source)))
+        stack, values = state.state_stack, state.value_stack
+        token = None
+        try:
+            for token in state.lexer.lex(state):  # type: ignore[no-untyped-call]
+                if token_callbacks and token.type in token_callbacks:  # pragma: no cover
+                    state.feed_token(token)
+                    continue
+                kind = token.type
+                while True:
+                    entry = states[stack[-1]].get(kind)
+                    if entry is None:
+                        state.feed_token(token)  # lark raises UnexpectedToken
+                    action, arg = entry  # type: ignore[misc]
+                    if action is Shift:
+                        stack.append(arg)
+                        values.append(token)
+                        break
+                    size, origin, callback = reduce[arg]
+                    if size:
+                        children = values[-size:]
+                        del stack[-size:]
+                        del values[-size:]
+                    else:  # pragma: no cover - the grammar has no empty rule
+                        children = []
+                    stack.append(states[stack[-1]][origin][1])
+                    values.append(callback(children))
+            end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+            return state.feed_token(end, True)
+        except UnexpectedInput as exc:
+            exc.interactive_parser = InteractiveParser(lalr, state, state.lexer)
+            raise
 
     return run
 
