@@ -827,6 +827,23 @@ def _runner() -> Callable[[Any], Any]:
     return _direct(lark_parser())
 
 
+def _plain_callback(callback: Any, rule: Any) -> Callable[[list[Any]], Any] | None:
+    """Lark's callback for a rule, with its child filter written out where it only picks
+    children (what ``ChildFilterLALR_NoPlaceholders`` does then), or None where it returns
+    the rule's only child (``ExpandSingleChild``, for ``?rule``)."""
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
+
+    if type(callback) is ExpandSingleChild and len(rule.expansion) == 1:
+        return None
+    if type(callback) is ChildFilterLALR_NoPlaceholders and not any(
+        expand for _, expand in callback.to_include
+    ):
+        picked = tuple(i for i, _ in callback.to_include)
+        build = callback.node_builder
+        return lambda children: build([children[i] for i in picked])
+    return cast("Callable[[list[Any]], Any]", callback)
+
+
 def _direct(parser: Lark) -> Callable[[Any], Any]:
     """``parser.parse`` without the set-up lark repeats on every call, and its LALR loop inline.
 
@@ -851,9 +868,10 @@ def _direct(parser: Lark) -> Callable[[Any], Any]:
         conf = ParseConf(lalr.parse_table, lalr.callbacks, "start")
         lexer = frontend.lexer
         states, callbacks = conf.states, conf.callbacks
-        # each rule: (its length, the name of the rule it reduces to, its callback)
+        # each rule: (its length, the name of the rule it reduces to, its callback or None
+        # when the callback would return its one child)
         reduce = {
-            arg: (len(arg.expansion), arg.origin.name, callbacks[arg])
+            arg: (len(arg.expansion), arg.origin.name, _plain_callback(callbacks[arg], arg))
             for row in states.values()
             for action, arg in row.values()
             if action is not Shift
@@ -882,6 +900,10 @@ def _direct(parser: Lark) -> Callable[[Any], Any]:
                         values.append(token)
                         break
                     size, origin, callback = reduce[arg]
+                    if callback is None:  # a one-child rule that passes its child on
+                        del stack[-1]
+                        stack.append(states[stack[-1]][origin][1])
+                        continue
                     if size:
                         children = values[-size:]
                         del stack[-size:]
