@@ -281,7 +281,20 @@ class FastLexer(Lexer):
                 pos = stop
                 last = tok
                 yield tok
-        # Lark's contextual lexer takes over where this one stopped.
+        yield from self.rest(lexer_state, parser_state, text, end, pos, line, line_start, last)
+
+    def rest(
+        self,
+        lexer_state: LexerState,
+        parser_state: Any,
+        text: str,
+        end: int,
+        pos: int,
+        line: int,
+        line_start: int,
+        last: Token | None,
+    ) -> Iterator[Token]:
+        """Lark's contextual lexer, taking over at ``pos`` (where the fast scan stopped)."""
         state = (
             lexer_state if lexer_state.line_ctr is not None else LexerState(TextSlice(text, 0, end))
         )
@@ -880,40 +893,80 @@ def _direct(parser: Lark) -> Callable[[Any], Any]:
     except (ImportError, AttributeError, KeyError, TypeError):  # pragma: no cover
         return parser.parse
 
+    match = getattr(lexer, "_match", None) if isinstance(lexer, FastLexer) else None
+
     def run(source: Any) -> Any:
-        state = ParserState(conf, LexerThread(lexer, LexerState(source)))
+        lexer_state = LexerState(source)
+        state = ParserState(conf, LexerThread(lexer, lexer_state))
         stack, values = state.state_stack, state.value_stack
         token = None
         try:
-            for token in state.lexer.lex(state):  # type: ignore[no-untyped-call]
-                if token_callbacks and token.type in token_callbacks:  # pragma: no cover
+            if match is None or type(source) is not _Source or token_callbacks:
+                for token in state.lexer.lex(state):  # type: ignore[no-untyped-call]
                     state.feed_token(token)
-                    continue
-                kind = token.type
+            else:
+                # FastLexer.lex, and feed_token, written out together: the same tokens and
+                # the same steps; at anything else lark carries on from there
+                text = source.text
+                end, pos, line, line_start = len(text), 0, 1, 0
+                multiline = "\n" in text
+                new = str.__new__
+                rest = True
                 while True:
-                    entry = states[stack[-1]].get(kind)
-                    if entry is None:
-                        state.feed_token(token)  # lark raises UnexpectedToken
-                    action, arg = entry  # type: ignore[misc]
-                    if action is Shift:
-                        stack.append(arg)
-                        values.append(token)
+                    m = match(text, pos, end)
+                    if m is None:
+                        break  # nothing matches here: lark reports it
+                    kind = m.lastgroup
+                    if kind is None:  # only white space was left
+                        rest = False
                         break
-                    size, origin, callback = reduce[arg]
-                    if callback is None:  # a one-child rule that passes its child on
-                        del stack[-1]
+                    row = states[stack[-1]]
+                    if kind not in row:
+                        break  # the parser cannot take it: the contextual lexer decides
+                    value = m.group(kind)
+                    stop = m.end()
+                    start = stop - len(value)
+                    tok = new(Token, value)
+                    tok.type = kind
+                    tok.value = value
+                    tok.start_pos = start
+                    tok.end_pos = stop
+                    if multiline and text.find("\n", pos, stop) >= 0:
+                        line, line_start = _place(tok, text, pos, line, line_start)
+                    else:
+                        tok.line = tok.end_line = line
+                        tok.column = start - line_start + 1
+                        tok.end_column = stop - line_start + 1
+                    pos = stop
+                    token = tok
+                    while True:
+                        action, arg = row[kind]
+                        if action is Shift:
+                            stack.append(arg)
+                            values.append(tok)
+                            break
+                        size, origin, callback = reduce[arg]
+                        if callback is None:  # a one-child rule that passes its child on
+                            del stack[-1]
+                        else:
+                            children = values[-size:]
+                            del stack[-size:]
+                            del values[-size:]
+                            values.append(callback(children))
                         stack.append(states[stack[-1]][origin][1])
-                        continue
-                    if size:
-                        children = values[-size:]
-                        del stack[-size:]
-                        del values[-size:]
-                    else:  # pragma: no cover - the grammar has no empty rule
-                        children = []
-                    stack.append(states[stack[-1]][origin][1])
-                    values.append(callback(children))
-            end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-            return state.feed_token(end, True)
+                        row = states[stack[-1]]
+                        if kind not in row:
+                            state.feed_token(tok)  # lark raises UnexpectedToken
+                if rest:
+                    last = token
+                    for token in lexer.rest(
+                        lexer_state, state, text, end, pos, line, line_start, last
+                    ):
+                        state.feed_token(token)
+            end_token = (
+                Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+            )
+            return state.feed_token(end_token, True)
         except UnexpectedInput as exc:
             exc.interactive_parser = InteractiveParser(lalr, state, state.lexer)
             raise
