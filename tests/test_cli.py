@@ -251,6 +251,43 @@ def test_progress_goes_to_a_terminal_only() -> None:
     )
 
 
+def test_verbose_shows_the_where_each_request_and_the_cost_never_the_token(service: str) -> None:
+    env = {"QWHERE_URL": service, "QWHERE_TOKEN": "s3cret-token"}
+    result = run(
+        "jobs", "--status", "ERROR", "--limit", "0", "--connector", "memory", "-v", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == 'qwhere: connector memory; where {"status": {"regexp": "/^ERROR_/"}}'
+    requests = [line for line in lines if line.startswith("qwhere: GET /Jobs")]
+    assert len(requests) >= 2  # the dated part, then the undated part (and any probes)
+    first = json.loads(requests[0].split("filter=", 1)[1])
+    assert first["where"]["and"][0] == {"status": {"regexp": "/^ERROR_/"}}
+    listed = len(result.stdout.splitlines()) - 1
+    assert lines[-1].startswith(f"qwhere: {len(requests)} requests (")
+    assert lines[-1].endswith(f"{listed} listed") or "concurrent" in lines[-1]
+    assert "s3cret-token" not in result.stderr + result.stdout
+    quiet = run("jobs", "--status", "ERROR", "--limit", "3", env=env)
+    assert quiet.stderr == ""
+
+
+def test_connector_is_passed_to_connect(service: str) -> None:
+    env = {"QWHERE_URL": service, "QWHERE_TOKEN": "s3cret-token"}
+    for connector, where in (
+        ("postgresql", '"tags": {"like": "%\\"bell\\"%"}'),
+        ("memory", '"tags": {"inq": ["bell"]}'),
+    ):
+        result = run("jobs", "--tag", "bell", "--connector", connector, "-v", env=env)
+        assert result.returncode == 0, result.stderr
+        first = result.stderr.splitlines()[0]
+        assert first.startswith(f"qwhere: connector {connector}; where "), first
+        assert where in first, first
+    unknown = run("jobs", "--tag", "bell", "-v", env=env)
+    assert unknown.stderr.startswith("qwhere: connector unknown; where "), unknown.stderr
+    assert "client-side residual" in unknown.stderr.splitlines()[0]
+    assert run("jobs", "--connector", "oracle", env=env).returncode == 2
+
+
 def test_the_token_can_come_from_a_file_and_never_from_ps(service: str, tmp_path: Path) -> None:
     secret = tmp_path / "token"
     secret.write_text("s3cret-token\n", encoding="utf-8")  # a trailing newline, as editors write

@@ -55,17 +55,18 @@ _EXPORTS: dict[str, str] = {
     "JobNotFoundError": "errors",
     "BackendNotFoundError": "errors",
     "ProtocolError": "errors",
+    "ListingOrderError": "errors",
     "ConnectionFailed": "errors",
     "DeadlineExceeded": "errors",
     "IncompleteBody": "errors",
     "RedirectError": "errors",
     "RequestTimeout": "errors",
     "ResponseTooLarge": "errors",
-    "connect": "service",
-    "Provider": "service",
-    "BackendService": "service",
-    "JobIterator": "service",
-    "ListingStats": "service",
+    "connect": "client.service",
+    "Provider": "client.service",
+    "BackendService": "client.service",
+    "JobIterator": "client.listing",
+    "ListingStats": "client.listing",
     "Job": "models",
     "Backend": "models",
     "Reservation": "models",
@@ -101,6 +102,7 @@ __all__ = [
     "JobIterator",
     "JobNotFoundError",
     "JobStatus",
+    "ListingOrderError",
     "ListingStats",
     "Match",
     "Not",
@@ -153,6 +155,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from . import errors, schemas, tree, values
     from .builder import Field, Q
+    from .client.listing import JobIterator, ListingStats
+    from .client.service import BackendService, Provider, connect
     from .errors import (
         ApiError,
         ArgumentError,
@@ -166,6 +170,7 @@ if TYPE_CHECKING:  # pragma: no cover
         FilterValueError,
         IncompleteBody,
         JobNotFoundError,
+        ListingOrderError,
         ProtocolError,
         QwhereError,
         RedirectError,
@@ -179,7 +184,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .parser import parse
     from .planner import Plan, explain, plan
     from .schema import FieldSpec, FieldType, Schema
-    from .service import BackendService, JobIterator, ListingStats, Provider, connect
     from .status import JobStatus
     from .tree import (
         FALSE,

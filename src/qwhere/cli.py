@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from .client.service import Provider
     from .models import Backend, Job, Reservation
-    from .service import Provider
     from .tree import Expr
 
 __all__ = ["main"]
@@ -32,7 +32,8 @@ EXAMPLES = {
   qwhere jobs --where "status in [RUNNING, ERROR] and tags all [a, b]"
   qwhere jobs --status ERROR --tag calibration --since "now - 30d" --limit 20
   qwhere jobs --where "backend == ibmq_lima and name ~ /^bell/i" --format json
-  qwhere jobs --limit 0 --format ndjson > all-jobs.ndjson   (0: no limit)""",
+  qwhere jobs --limit 0 --format ndjson > all-jobs.ndjson   (0: no limit)
+  qwhere jobs --url http://host:3000/api --connector postgresql --limit 0 --verbose""",
     "backends": """examples:
   qwhere backends --where "n_qubits >= 5 and operational and not simulator"
   qwhere backends --min-qubits 7 --input runtime --format csv""",
@@ -73,6 +74,21 @@ def _parser() -> argparse.ArgumentParser:
         "--token",
         help="access token, sent as X-Access-Token; visible to every user of the machine "
         "(ps): prefer QWHERE_TOKEN or --token-file",
+    )
+    common.add_argument(
+        "--connector",
+        choices=["memory", "postgresql", "mysql", "unknown"],
+        default=os.environ.get("QWHERE_CONNECTOR"),
+        help="the database behind the LoopBack server: how it orders ids and which clauses "
+        "it runs exactly (env QWHERE_CONNECTOR); default: unknown, safe on every one "
+        "(memory for the built-in demo service)",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print on stderr the where clause sent, each request's filter, and what the "
+        "listing cost (the token never appears)",
     )
     fmt = argparse.ArgumentParser(add_help=False)
     fmt.add_argument(
@@ -281,14 +297,37 @@ class _Progress:
 
 
 @contextlib.contextmanager
+def _verbose(args: argparse.Namespace, err: TextIO) -> Iterator[None]:
+    """With ``--verbose``, the client's DEBUG log (each request and its filter) on stderr."""
+    if not getattr(args, "verbose", False):
+        yield
+        return
+    import logging
+
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("qwhere: %(message)s"))
+    logger = logging.getLogger("qwhere.client")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
 def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
-    from .service import connect
+    from .client.service import connect
 
     token = _token(args, err)
+    connector = None if args.connector in (None, "unknown") else args.connector
     if args.url:
-        provider = connect(args.url, token)
+        provider = connect(args.url, token, connector=connector)
         try:
-            yield provider
+            with _verbose(args, err):
+                yield provider
         finally:
             provider.close()
         return
@@ -296,9 +335,11 @@ def _provider(args: argparse.Namespace, err: TextIO) -> Iterator[Provider]:
 
     err.write("qwhere: no --url or QWHERE_URL given; using the built-in demo service\n")
     with serve() as url:
-        provider = connect(url, token)
+        # the demo service orders and selects like LoopBack's memory connector
+        provider = connect(url, token, connector=args.connector or "memory")
         try:
-            yield provider
+            with _verbose(args, err):
+                yield provider
         finally:
             provider.close()
 
@@ -361,6 +402,10 @@ def _jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             descending=not args.ascending,
             where=all_of(*parts) if parts else None,
         )
+        if args.verbose:
+            where = json.dumps(dict(jobs.where), ensure_ascii=False)
+            exact = "" if jobs.exact else " (and a client-side residual)"
+            err.write(f"qwhere: connector {jobs.connector}; where {where}{exact}\n")
         count = _emit(
             args.format,
             progress.wrap(jobs),
@@ -376,6 +421,13 @@ def _jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ["id", "status", "created", "tags", "backend", "name"],
             out,
             keep=3,
+        )
+    if args.verbose:
+        stats = jobs.stats
+        how = f", concurrent ({stats.segments} date ranges)" if stats.concurrent else ""
+        err.write(
+            f"qwhere: {stats.requests} requests ({stats.pages} pages, {stats.probes} probes), "
+            f"{stats.records_received} records received, {count} listed{how}\n"
         )
     if args.format == "table" and err.isatty():
         err.write(f"{count} job{'s' if count != 1 else ''}\n")

@@ -26,6 +26,7 @@ __all__ = [
     "FilterValueError",
     "IncompleteBody",
     "JobNotFoundError",
+    "ListingOrderError",
     "ProtocolError",
     "QwhereError",
     "RedirectError",
@@ -273,6 +274,15 @@ def scrub(text: str) -> str:
 def clip(text: str, size: int = 80) -> str:
     """``text``, cut to ``size`` characters (with an ellipsis) for a message."""
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+class ListingOrderError(ProtocolError):
+    """A listing cannot go on exactly, and says why instead of coming back short.
+
+    Either the server returned records in an order its connector does not produce
+    (is ``connector=`` right?), or its order holds distinct ids equal (a
+    case-insensitive collation) in a way no keyset condition can walk past.
+    """
 
 
 def suggest(word: str, known: Sequence[str], n: int = 3) -> list[str]:

@@ -8,33 +8,19 @@ so a filter reads a model exactly as it reads the record. Datetimes are aware
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
 
 from .errors import JobNotFoundError, ProtocolError
-from .status import JobStatus, from_api
+from .status import API_STATUSES, JobStatus, from_api
 
 if TYPE_CHECKING:
-    from .service import BackendService
-    from .tree import Expr
-
-
-class JobFilters(TypedDict, total=False):
-    """The job filters every ``jobs``-like method takes (see :meth:`BackendService.jobs`)."""
-
-    status: JobStatus | str | Sequence[JobStatus | str] | None
-    job_name: str | None
-    start_datetime: datetime | None
-    end_datetime: datetime | None
-    job_tags: Sequence[str] | None
-    job_tags_operator: str
-    experiment_id: str | None
-    db_filter: Mapping[str, Any] | None
-    where: str | Expr | None
+    from .client.arguments import BackendJobFilters
+    from .client.service import BackendService
 
 
 __all__ = [
@@ -95,40 +81,98 @@ class Job:
 
     @classmethod
     def from_record(cls, value: object) -> Job:
+        """A job from a job record (copied: later changes to ``value`` do not reach it)."""
         record = _record(value, "a job")
-        job_id = record.get("id")
+        return cls.from_json(record if isinstance(record, MappingProxyType) else dict(record))
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> Job:
+        """A job from a record it may keep as it is (a JSON object just decoded).
+
+        Every field is checked as :meth:`from_record` checks it; plain ``dict`` records
+        take a fast path (listings build one job per record received).
+        """
+        if not isinstance(record, dict):
+            record = _record(record, "a job")
+        get = record.get
+        job_id = get("id")
         if not isinstance(job_id, str) or not job_id:
             raise ProtocolError(f"a job record has no string id: {job_id!r}")
-        what = f"job {job_id}"
-        api_status = _text(record, "status", what, optional=False)
-        assert api_status is not None
-        try:
-            status = from_api(api_status)
-        except ValueError:
-            raise ProtocolError(f"{what}: unknown API status {api_status!r}") from None
-        backend = record.get("backend")
+        api_status = get("status")
+        status = API_STATUSES.get(api_status) if isinstance(api_status, str) else None
+        if status is None:
+            status = _status(record, job_id)
+        backend = get("backend")
         backend_name = None
         if backend is not None:
-            backend_name = _text(_record(backend, f"{what}: backend"), "name", what)
-        tags = record.get("tags")
+            name_of = backend.get("name") if isinstance(backend, dict) else _MISSING
+            if name_of is None or isinstance(name_of, str):
+                backend_name = name_of
+            else:
+                what = f"job {job_id}"
+                backend_name = _text(_record(backend, f"{what}: backend"), "name", what)
+        tags = get("tags")
         if tags is None:
-            tags = []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise ProtocolError(f"{what}: tags must be a list of strings, not {tags!r}")
-        return cls(
-            id=job_id,
-            name=_text(record, "name", what),
-            status=status,
-            api_status=api_status,
-            creation_date=parse_datetime(record.get("creationDate"), f"{what}: creationDate"),
-            backend_name=backend_name,
-            tags=tuple(tags),
-            experiment_id=_text(record, "experimentTag", what),
-            raw=_freeze(record),
+            tag_tuple: tuple[str, ...] = ()
+        elif isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+            tag_tuple = tuple(tags)
+        else:
+            raise ProtocolError(f"job {job_id}: tags must be a list of strings, not {tags!r}")
+        name = get("name")
+        if name is not None and not isinstance(name, str):
+            _text(record, "name", f"job {job_id}")
+        experiment = get("experimentTag")
+        if experiment is not None and not isinstance(experiment, str):
+            _text(record, "experimentTag", f"job {job_id}")
+        created = get("creationDate")
+        creation_date = (
+            None if created is None else parse_datetime(created, f"job {job_id}: creationDate")
         )
+        job = _new(cls)
+        _set_id(job, job_id)
+        _set_name(job, name)
+        _set_status(job, status)
+        _set_api_status(job, api_status)
+        _set_creation_date(job, creation_date)
+        _set_backend_name(job, backend_name)
+        _set_tags(job, tag_tuple)
+        _set_experiment_id(job, experiment)
+        _set_raw(job, record if isinstance(record, MappingProxyType) else MappingProxyType(record))
+        return job
 
     def __qwhere_record__(self) -> Mapping[str, Any]:
         return self.raw
+
+
+_MISSING: Any = object()
+_new = object.__new__
+
+
+def _status(record: Mapping[str, Any], job_id: str) -> JobStatus:
+    what = f"job {job_id}"
+    api_status = _text(record, "status", what, optional=False)
+    assert api_status is not None
+    try:
+        return from_api(api_status)
+    except ValueError:
+        raise ProtocolError(f"{what}: unknown API status {api_status!r}") from None
+
+
+def _slot(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of a frozen attrs class's slot (what its generated ``__init__`` uses)."""
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_set_id = _slot(Job, "id")
+_set_name = _slot(Job, "name")
+_set_status = _slot(Job, "status")
+_set_api_status = _slot(Job, "api_status")
+_set_creation_date = _slot(Job, "creation_date")
+_set_backend_name = _slot(Job, "backend_name")
+_set_tags = _slot(Job, "tags")
+_set_experiment_id = _slot(Job, "experiment_id")
+_set_raw = _slot(Job, "raw")
 
 
 class _Namespace(Mapping[str, Any]):
@@ -233,7 +277,7 @@ class Backend:
         limit: int | None = 10,
         skip: int = 0,
         descending: bool = True,
-        **filters: Unpack[JobFilters],
+        **filters: Unpack[BackendJobFilters],
     ) -> list[Job]:
         """This backend's jobs: :meth:`BackendService.jobs` without ``backend_name``."""
         return self._require_service().jobs(
@@ -245,14 +289,14 @@ class Backend:
         limit: int | None = None,
         skip: int = 0,
         descending: bool = True,
-        **filters: Unpack[JobFilters],
+        **filters: Unpack[BackendJobFilters],
     ) -> Iterator[Job]:
         """Lazily, this backend's jobs (see :meth:`BackendService.iter_jobs`)."""
         return self._require_service().iter_jobs(
             limit=limit, skip=skip, descending=descending, backend_name=self.name, **filters
         )
 
-    def count_jobs(self, **filters: Unpack[JobFilters]) -> int:
+    def count_jobs(self, **filters: Unpack[BackendJobFilters]) -> int:
         """How many of this backend's jobs match (see :meth:`BackendService.count_jobs`)."""
         return self._require_service().count_jobs(backend_name=self.name, **filters)
 

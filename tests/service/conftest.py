@@ -1,14 +1,14 @@
-"""Fixtures for the service tests: demo services over real HTTP, and an independent oracle.
+"""Fixtures for the service tests: demo services and real LoopBack apps over HTTP, and
+an independent oracle (``oracle.py``: ``expected_ids`` is written by hand from the seed's
+documented meaning of each argument; it does not use qwhere's planner or predicate).
 
-The oracle (``expected_ids``) is written by hand from the seed's documented meaning
-of each argument: it does not use qwhere's planner or predicate.
+``sites`` starts, on first use, the sites of ``sites.py``: qwhere's demo service and the
+LoopBack 3 app on memory, PostgreSQL and MariaDB, each behind a fault-injecting proxy.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,100 +16,10 @@ import pytest
 import qwhere
 from qwhere.testing import ServiceURL, serve
 
-Record = Mapping[str, Any]
+from .oracle import *  # noqa: F403 - the oracle's names, as the tests import them from here
+from .oracle import __all__ as _oracle_names
 
-#: API statuses for each JobStatus name, written out independently of qwhere.status
-STATUS_API = {
-    "INITIALIZING": {"CREATING", "CREATED", "TRANSPILING", "TRANSPILED"},
-    "VALIDATING": {"VALIDATING", "VALIDATED"},
-    "QUEUED": {"PENDING_IN_QUEUE", "QUEUED"},
-    "RUNNING": {"RUNNING"},
-    "DONE": {"COMPLETED"},
-    "CANCELLED": {"CANCELLED"},
-    "ERROR": {
-        "ERROR_CREATING_JOB",
-        "ERROR_VALIDATING_JOB",
-        "ERROR_TRANSPILING_JOB",
-        "ERROR_RUNNING_JOB",
-    },
-}
-
-
-def created(record: Record) -> datetime | None:
-    value = record.get("creationDate")
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def js_key(ident: str) -> bytes:
-    return ident.encode("utf-16-be", "surrogatepass")
-
-
-def ordered_ids(records: list[Record], descending: bool = True) -> list[str]:
-    """The documented order: dated by (creationDate, id), undated by id, undated last
-    when descending and first when ascending."""
-    dated = [r for r in records if created(r) is not None]
-    undated = [r for r in records if created(r) is None]
-    dated.sort(key=lambda r: (created(r), js_key(r["id"])), reverse=descending)
-    undated.sort(key=lambda r: js_key(r["id"]), reverse=descending)
-    rows = dated + undated if descending else undated + dated
-    return [r["id"] for r in rows]
-
-
-def expected_ids(
-    records: list[Record],
-    accept: Callable[[Record], bool],
-    *,
-    descending: bool = True,
-    limit: int | None = None,
-    skip: int = 0,
-) -> list[str]:
-    ids = ordered_ids([r for r in records if accept(r)], descending)[skip:]
-    return ids if limit is None else ids[:limit]
-
-
-# -- hand-written predicates for the seed's arguments ------------------------------------------
-
-
-def by_backend(name: str) -> Callable[[Record], bool]:
-    return lambda r: (r.get("backend") or {}).get("name") == name
-
-
-def by_status(*names: str) -> Callable[[Record], bool]:
-    wanted = set().union(*(STATUS_API[n] for n in names))
-    return lambda r: r.get("status") in wanted
-
-
-def by_name(pattern: str) -> Callable[[Record], bool]:
-    rx = re.compile(pattern)
-    return lambda r: isinstance(r.get("name"), str) and rx.search(r["name"]) is not None
-
-
-def since(moment: datetime) -> Callable[[Record], bool]:
-    return lambda r: (c := created(r)) is not None and c >= moment
-
-
-def until(moment: datetime) -> Callable[[Record], bool]:
-    return lambda r: (c := created(r)) is not None and c <= moment
-
-
-def tags_any(*tags: str) -> Callable[[Record], bool]:
-    return lambda r: bool(set(r.get("tags") or ()) & set(tags))
-
-
-def tags_all(*tags: str) -> Callable[[Record], bool]:
-    return lambda r: set(tags) <= set(r.get("tags") or ())
-
-
-def experiment(name: str) -> Callable[[Record], bool]:
-    return lambda r: r.get("experimentTag") == name
-
-
-def hub(name: str) -> Callable[[Record], bool]:
-    return lambda r: r["hubInfo"]["hub"]["name"] == name
-
-
-def all_of(*tests: Callable[[Record], bool]) -> Callable[[Record], bool]:
-    return lambda r: all(t(r) for t in tests)
+__all__ = list(_oracle_names)
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -138,3 +48,15 @@ def capped() -> Iterator[ServiceURL]:
     """A demo service whose cap, faults and inserts a test may change (and must restore)."""
     with serve(jobs=400, undated=12, page_cap=7) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def sites(lb3_apps: Any) -> Iterator[Any]:
+    """``sites(name)``: the session's Site for "demo", "memory", "postgresql" or "mysql"."""
+    from .sites import Sites
+
+    found = Sites(lb3_apps)
+    try:
+        yield found
+    finally:
+        found.close()

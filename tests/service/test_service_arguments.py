@@ -1,4 +1,6 @@
-"""Bad arguments to every public method: a typed error, and not one request sent."""
+"""Bad arguments to every public method: a typed error, and not one request sent, on every
+site (the demo service and LoopBack 3 on memory, PostgreSQL and MariaDB, through a proxy
+that counts the requests)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ import pytest
 
 import qwhere
 from qwhere import Q
-from qwhere.testing import ServiceURL, serve
+
+from .sites import SITES, Site, demo_jobs
 
 
-@pytest.fixture(scope="module")
-def quiet() -> Iterator[ServiceURL]:
-    with serve(jobs=40) as url:
-        yield url
+@pytest.fixture(scope="module", params=SITES)
+def quiet(request: pytest.FixtureRequest, sites: Any) -> Site:
+    site: Site = sites(request.param)
+    site.load(demo_jobs(40), key="jobs:40")
+    return site
 
 
 BAD_JOB_ARGUMENTS: list[dict[str, Any]] = [
@@ -67,7 +71,7 @@ BAD_JOB_ARGUMENTS: list[dict[str, Any]] = [
 ]
 
 
-def _no_request(url: ServiceURL, call: Callable[[], object]) -> BaseException:
+def _no_request(url: Site, call: Callable[[], object]) -> BaseException:
     url.service.reset_log()
     with pytest.raises((qwhere.QwhereError, TypeError)) as info:
         result = call()
@@ -78,8 +82,8 @@ def _no_request(url: ServiceURL, call: Callable[[], object]) -> BaseException:
 
 
 @pytest.mark.parametrize("arguments", BAD_JOB_ARGUMENTS, ids=lambda a: repr(a)[:60])
-def test_bad_job_arguments(quiet: ServiceURL, arguments: dict[str, Any]) -> None:
-    provider = qwhere.connect(quiet)
+def test_bad_job_arguments(quiet: Site, arguments: dict[str, Any]) -> None:
+    provider = quiet.connect()
     for method in (provider.jobs, provider.iter_jobs, provider.backend.jobs):
         error = _no_request(quiet, lambda m=method: m(**arguments))  # type: ignore[misc]
         assert isinstance(error, qwhere.QwhereError), repr(error)
@@ -91,8 +95,8 @@ def test_bad_job_arguments(quiet: ServiceURL, arguments: dict[str, Any]) -> None
         assert isinstance(error, qwhere.QwhereError)
 
 
-def test_messages_name_the_argument(quiet: ServiceURL) -> None:
-    provider = qwhere.connect(quiet)
+def test_messages_name_the_argument(quiet: Site) -> None:
+    provider = quiet.connect()
     cases = {
         "limit": {"limit": "5"},
         "job_tags_operator": {"job_tags_operator": "XOR"},
@@ -106,8 +110,8 @@ def test_messages_name_the_argument(quiet: ServiceURL) -> None:
         assert word in str(error), (word, str(error))
 
 
-def test_db_filter_like_goes_to_the_server_unchanged(quiet: ServiceURL) -> None:
-    provider = qwhere.connect(quiet)
+def test_db_filter_like_goes_to_the_server_unchanged(quiet: Site) -> None:
+    provider = quiet.connect()
     quiet.service.reset_log()
     found = provider.jobs(db_filter={"name": {"like": "bell%"}}, status="DONE", limit=None)
     assert found and all("bell" in (job.name or "") for job in found)
@@ -116,8 +120,8 @@ def test_db_filter_like_goes_to_the_server_unchanged(quiet: ServiceURL) -> None:
     assert sent is not None and '{"name": {"like": "bell%"}}' in json.dumps(sent["where"])
 
 
-def test_unknown_keyword_arguments(quiet: ServiceURL) -> None:
-    provider = qwhere.connect(quiet)
+def test_unknown_keyword_arguments(quiet: Site) -> None:
+    provider = quiet.connect()
     _no_request(quiet, lambda: provider.jobs(job_tag=["bell"]))  # type: ignore[call-arg]
     _no_request(quiet, lambda: provider.count_jobs(limit=3))  # type: ignore[call-arg]
     error = _no_request(quiet, lambda: provider.backends(n_qubit=5))
@@ -147,22 +151,22 @@ BAD_BACKEND_ARGUMENTS: list[dict[str, Any]] = [
 
 
 @pytest.mark.parametrize("arguments", BAD_BACKEND_ARGUMENTS, ids=lambda a: repr(a)[:60])
-def test_bad_backend_arguments(quiet: ServiceURL, arguments: dict[str, Any]) -> None:
-    provider = qwhere.connect(quiet)
+def test_bad_backend_arguments(quiet: Site, arguments: dict[str, Any]) -> None:
+    provider = quiet.connect()
     for method in (provider.backends, provider.backend, provider.backend.backends):
         error = _no_request(quiet, lambda m=method: m(**arguments))  # type: ignore[misc]
         assert isinstance(error, qwhere.QwhereError), repr(error)
 
 
 @pytest.mark.parametrize("job_id", [5, None, "", ".", ".."])
-def test_bad_job_ids(quiet: ServiceURL, job_id: Any) -> None:
-    provider = qwhere.connect(quiet)
+def test_bad_job_ids(quiet: Site, job_id: Any) -> None:
+    provider = quiet.connect()
     error = _no_request(quiet, lambda: provider.retrieve_job(job_id))
     assert isinstance(error, qwhere.QwhereError)
 
 
-def test_backend_methods_check_their_arguments(quiet: ServiceURL) -> None:
-    lima = qwhere.connect(quiet).backend.ibmq_lima
+def test_backend_methods_check_their_arguments(quiet: Site) -> None:
+    lima = quiet.connect().backend.ibmq_lima
     for call in (
         lambda: lima.jobs(status="FINISHED"),
         lambda: lima.iter_jobs(limit=-1),
@@ -189,14 +193,17 @@ def test_backend_methods_check_their_arguments(quiet: ServiceURL) -> None:
         {"backoff": -0.5},
         {"hub": 5},
         {"max_retry_after": 0},
+        {"connector": "oracle"},
+        {"connector": 5},
+        {"transport": object()},
     ],
     ids=lambda o: repr(o)[:50],
 )
-def test_bad_connect_options(quiet: ServiceURL, options: dict[str, Any]) -> None:
-    arguments: dict[str, Any] = {"url": str(quiet), **options}
+def test_bad_connect_options(quiet: Site, options: dict[str, Any]) -> None:
+    arguments: dict[str, Any] = {"url": quiet.url, "connector": quiet.connector, **options}
     error = _no_request(quiet, lambda: qwhere.connect(**arguments))
     assert isinstance(error, qwhere.QwhereError)
-    _no_request(quiet, lambda: qwhere.connect(quiet, colour="red"))  # type: ignore[call-arg]
+    _no_request(quiet, lambda: qwhere.connect(quiet.url, colour="red"))  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -214,7 +221,7 @@ def test_bad_connect_options(quiet: ServiceURL, options: dict[str, Any]) -> None
     ],
     ids=lambda a: repr(a)[:40],
 )
-def test_bad_arguments_are_argument_errors(quiet: ServiceURL, arguments: dict[str, Any]) -> None:
-    error = _no_request(quiet, lambda: qwhere.connect(quiet).jobs(**arguments))
+def test_bad_arguments_are_argument_errors(quiet: Site, arguments: dict[str, Any]) -> None:
+    error = _no_request(quiet, lambda: quiet.connect().jobs(**arguments))
     assert isinstance(error, qwhere.ArgumentError)
     assert isinstance(error, TypeError) and isinstance(error, ValueError)

@@ -1,13 +1,15 @@
 """Every seed argument, alone and combined, selects exactly what its meaning selects.
 
 Each case lists all matching jobs over real HTTP and compares them, in order, with
-a hand-written selection over the full data set (``conftest.expected_ids``).
+a hand-written selection over the full data set (``oracle.expected_ids``), on every
+site: qwhere's demo service and a real LoopBack 3 app on memory, PostgreSQL and
+MariaDB, each reached through ``connect(url, connector=...)``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -15,7 +17,6 @@ import pytest
 
 import qwhere
 from qwhere import JobStatus, Q
-from qwhere.testing import ServiceURL
 
 from .conftest import (
     STATUS_API,
@@ -32,6 +33,27 @@ from .conftest import (
     tags_any,
     until,
 )
+from .sites import SITES, Site, demo_jobs, settings
+
+
+@pytest.fixture(scope="module", params=SITES)
+def site(request: pytest.FixtureRequest, sites: Any) -> Site:
+    """Each site in turn, with the demo service's 2,000 jobs."""
+    found: Site = sites(request.param)
+    found.records = found.load(demo_jobs(2000), key="jobs:2000")  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.fixture(scope="module")
+def provider(site: Site) -> Iterator[qwhere.Provider]:
+    with site.connect() as connected:
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def demo_records(site: Site) -> list[dict[str, Any]]:
+    return site.records  # type: ignore[attr-defined, no-any-return]
+
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 END = datetime(2024, 6, 30, 23, 59, 59, 999000, tzinfo=UTC)
@@ -78,10 +100,26 @@ ALONE["where Q"] = (
 )
 
 
+#: (site, case): a known compiler defect, pinned until it is fixed (strict: it must fail)
+KNOWN_COMPILER_DEFECTS = {
+    ("mysql", "job_name regex"): (
+        "qwhere.loopback: on MariaDB, /^(bell|ghz)-0[01]/ is sent as {like: '-0%'}, "
+        "which is not a superset of the regex: matching jobs never reach the client"
+    ),
+}
+
+
 @pytest.mark.parametrize("case", sorted(ALONE))
 def test_each_argument_alone(
-    provider: qwhere.Provider, demo_records: list[dict[str, Any]], case: str
+    provider: qwhere.Provider,
+    demo_records: list[dict[str, Any]],
+    case: str,
+    site: Site,
+    request: pytest.FixtureRequest,
 ) -> None:
+    defect = KNOWN_COMPILER_DEFECTS.get((site.name, case))
+    if defect is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=defect))
     arguments, accept = ALONE[case]
     got = [job.id for job in provider.jobs(limit=None, **arguments)]
     want = expected_ids(demo_records, accept)
@@ -165,16 +203,18 @@ def test_naive_datetimes_are_local_time(
     assert demo_records[5]["id"] in {j.id for j in got}
 
 
-def test_residual_filters_fetch_until_limit_pass(capped: ServiceURL) -> None:
-    records = capped.service.snapshot()
-    p = qwhere.connect(capped, workers=1)
+def test_residual_filters_fetch_until_limit_pass(
+    site: Site, demo_records: list[dict[str, Any]]
+) -> None:
+    p = site.connect(workers=1)
 
     def odd_shots(job: qwhere.Job) -> bool:
         return bool(job.raw["shots"] == 4000)
 
-    got = p.jobs(limit=9, skip=4, where=Q.test(odd_shots) & (Q.status != "DONE"))
+    with settings(site.service, page_cap=7):
+        got = p.jobs(limit=9, skip=4, where=Q.test(odd_shots) & (Q.status != "DONE"))
     accept = all_of(lambda r: r["shots"] == 4000, lambda r: r["status"] != "COMPLETED")
-    assert [j.id for j in got] == expected_ids(records, accept, limit=9, skip=4)
+    assert [j.id for j in got] == expected_ids(demo_records, accept, limit=9, skip=4)
     assert len(got) == 9
 
 
@@ -201,10 +241,14 @@ def test_every_api_status_maps_to_one_job_status(provider: qwhere.Provider) -> N
         assert api in STATUS_API[status.name]
 
 
+def _present(record: Any) -> dict[str, Any]:
+    return {k: v for k, v in dict(record).items() if v is not None}  # SQL sends null for missing
+
+
 def test_job_model(provider: qwhere.Provider, demo_records: list[dict[str, Any]]) -> None:
     record = next(r for r in demo_records if r.get("experimentTag") and r.get("tags"))
     job = provider.retrieve_job(record["id"])
-    assert job.raw == record
+    assert _present(job.raw) == _present(record)
     assert job.creation_date is not None and job.creation_date.tzinfo is not None
     assert job.creation_date == datetime.fromisoformat(record["creationDate"])
     assert job.tags == tuple(record["tags"])
@@ -240,8 +284,8 @@ def test_backend_scoped_jobs(provider: qwhere.Provider, demo_records: list[dict[
         lima.jobs(backend_name="ibmq_manila")  # type: ignore[call-arg]
 
 
-def test_my_reservations(provider: qwhere.Provider, demo: ServiceURL) -> None:
-    records = demo.service.reservations.records
+def test_my_reservations(provider: qwhere.Provider, site: Site) -> None:
+    records = site.reservations
     assert len(records) == 6
     now = datetime.now(UTC)
     upcoming = provider.my_reservations()

@@ -1,4 +1,9 @@
-"""Transport: retries under faults, typed errors past the budget, timeouts, a secret token."""
+"""Transport: retries under faults, typed errors past the budget, timeouts, a secret token.
+
+The fault tests run on every site: the demo service injects its own faults; in front of
+the real LoopBack 3 apps (memory, PostgreSQL, MariaDB) a proxy injects the same kinds
+(5xx, 429 with Retry-After, dropped connections, bodies cut short).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,27 @@ from typing import Any
 import pytest
 
 import qwhere
-from qwhere.testing import ServiceURL, serve
+from qwhere.testing import FAULT_KINDS, ServiceURL, serve
 from qwhere.transport import Transport
 
-from .conftest import expected_ids
+from .sites import SITES, Site, demo_jobs
+from .sites import settings as configured
 
 TOKEN = "tok-7f3a9c-super-secret-value"
 FAST = {"retries": 12, "backoff": 0.001, "backoff_max": 0.005}
+
+
+@pytest.fixture(scope="module", params=SITES)
+def noisy(request: pytest.FixtureRequest, sites: Any) -> Iterator[Site]:
+    """Each site with 600 jobs (6 undated) and a page cap of 20; faults are set per test."""
+    site: Site = sites(request.param)
+    site.records = site.load(demo_jobs(600, undated=6, seed=11), key="faults:600")  # type: ignore[attr-defined]
+    site.service.page_cap = 20
+    try:
+        yield site
+    finally:
+        site.service.set_faults(0.0)
+        site.service.page_cap = None
 
 
 @pytest.fixture(scope="module")
@@ -27,36 +46,47 @@ def faulty() -> Iterator[ServiceURL]:
 
 
 @pytest.mark.parametrize("workers", [1, 6])
-def test_thirty_percent_faults_give_identical_results(faulty: ServiceURL, workers: int) -> None:
-    service = faulty.service
-    clean = [j.id for j in qwhere.connect(faulty, workers=workers).iter_jobs()]
-    assert clean == expected_ids(service.snapshot(), lambda r: True)
+def test_thirty_percent_faults_give_identical_results(noisy: Site, workers: int) -> None:
+    service = noisy.service
+    records = noisy.records  # type: ignore[attr-defined]
+    clean = [j.id for j in noisy.connect(workers=workers).iter_jobs()]
+    assert noisy.matches(clean, records)
     service.reset_log()
-    service.faults = 0.3
+    service.set_faults(0.3)
     try:
-        provider = qwhere.connect(faulty, workers=workers, **FAST)  # type: ignore[arg-type]
-        noisy = [j.id for j in provider.iter_jobs()]
+        provider = noisy.connect(workers=workers, **FAST)
+        again = [j.id for j in provider.iter_jobs()]
         assert provider.count_jobs(status="DONE") == sum(
-            1 for r in service.snapshot() if r["status"] == "COMPLETED"
+            1 for r in records if r["status"] == "COMPLETED"
         )
-        assert len(provider.backends()) == len(service.backends.records)
+        assert len(provider.backends()) == len(noisy.backends)
     finally:
-        service.faults = 0.0
-    assert noisy == clean
+        service.set_faults(0.0)
+    assert again == clean
     faults = [r.fault for r in service.log if r.fault]
     assert len(faults) >= 0.15 * len(service.log) and len(set(faults)) >= 2, faults
 
 
-def test_each_fault_kind_is_retried() -> None:
+def test_each_fault_kind_is_retried(noisy: Site) -> None:
     script = ["5xx", "429", "drop", "truncate", "5xx", "drop", "truncate", "429"]
-    with serve(jobs=30, page_cap=7, fault_script=script) as url:
-        provider = qwhere.connect(url, workers=1, **FAST)  # type: ignore[arg-type]
-        assert [j.id for j in provider.iter_jobs()] == expected_ids(
-            url.service.snapshot(), lambda r: True
-        )
-        log = url.service.log
-        assert [r.fault for r in log[: len(script)]] == script
-        assert sum(1 for r in log if r.fault is None) == 5  # 30 jobs: 5 pages of at most 7
+    records = noisy.load(demo_jobs(30), key="faults:30")
+    service = noisy.service
+    try:
+        with configured(service, page_cap=7):
+            service.set_faults(script=script)
+            service.reset_log()
+            got = [j.id for j in noisy.connect(workers=1, **FAST).iter_jobs()]
+            log = list(service.log)
+    finally:
+        service.set_faults(0.0)
+        noisy.load(noisy.records, key="faults:600")  # type: ignore[attr-defined]
+        service.page_cap = 20
+    assert got == noisy.expected(records, lambda r: True)
+    assert [r.fault for r in log[: len(script)]] == script
+    # 30 jobs: 5 pages of at most 7, then the (empty) undated part; more where the
+    # tie-break is inclusive (a page holds 6 new jobs there)
+    answered = sum(1 for r in log if r.fault is None)
+    assert answered == 6 if noisy.exact_ids else answered <= 7
 
 
 @pytest.mark.parametrize(
@@ -69,35 +99,38 @@ def test_each_fault_kind_is_retried() -> None:
     ],
 )
 def test_past_the_retry_budget_a_typed_error_not_a_short_list(
-    faulty: ServiceURL, kind: str, check: Any, kind_of_error: type[qwhere.ApiError]
+    noisy: Site, kind: str, check: Any, kind_of_error: type[qwhere.ApiError]
 ) -> None:
-    service = faulty.service
-    service.fault_kinds = (kind,)
-    provider = qwhere.connect(faulty, workers=1, retries=2, backoff=0.001, backoff_max=0.002)
+    service = noisy.service
+    provider = noisy.connect(workers=1, retries=2, backoff=0.001, backoff_max=0.002)
     listing = provider.iter_jobs()
     try:
         first = [next(listing) for _ in range(60)]  # two pages in
-        service.faults = 1.0
+        service.set_faults(1.0, kinds=(kind,))
         with pytest.raises(qwhere.ApiError) as info:
             list(listing)
     finally:
-        service.faults = 0.0
-        service.fault_kinds = ("5xx", "429", "drop", "truncate")
+        service.set_faults(0.0, kinds=FAULT_KINDS)
     assert len(first) == 60
     assert check(info.value), repr(info.value)
     assert type(info.value) is kind_of_error
 
 
-def test_retry_after_is_honoured_and_capped() -> None:
-    with serve(jobs=10, fault_script=["429"], retry_after=1) as url:
+def test_retry_after_is_honoured_and_capped(noisy: Site) -> None:
+    service = noisy.service
+    try:
+        service.set_faults(script=["429"], retry_after=1)
+        service.reset_log()
         started = time.monotonic()
-        assert len(qwhere.connect(url).jobs()) == 10
+        assert len(noisy.connect().jobs()) == 10
         assert time.monotonic() - started >= 0.95
-        assert [r.status for r in url.service.log] == [429, 200]
-    with serve(jobs=10, fault_script=["429"], retry_after=60) as url:
+        assert [r.status for r in service.log] == [429, 200]
+        service.set_faults(script=["429"], retry_after=60)
         started = time.monotonic()
-        assert len(qwhere.connect(url, max_retry_after=0.2).jobs()) == 10
+        assert len(noisy.connect(max_retry_after=0.2).jobs()) == 10
         assert time.monotonic() - started < 5
+    finally:
+        service.set_faults(0.0)
 
 
 def test_read_timeout() -> None:
@@ -171,6 +204,8 @@ def test_token_never_in_repr_log_or_exception(caplog: pytest.LogCaptureFixture) 
     texts += [record.getMessage() for record in caplog.records]
     texts += [str(record.args) for record in caplog.records]
     assert caplog.records, "debug logging was captured"
+    filters = [r.getMessage() for r in caplog.records if r.name == "qwhere.client"]
+    assert any(m.startswith("GET /Jobs filter={") for m in filters), "each request's filter"
     leaks = [t for t in texts if TOKEN in t]
     assert leaks == []
 

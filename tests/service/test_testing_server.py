@@ -324,3 +324,48 @@ def test_command_line_entry_point() -> None:
         assert child.stdin is not None
         child.stdin.close()
         assert child.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize(
+    ("order", "descending", "want"),
+    [
+        # the memory connector: ids as JavaScript compares them, undated jobs last descending
+        ("memory", True, ["b1", "a1", "B2", "A2", "null", "missing"]),
+        # PostgreSQL: code points (same as JavaScript here), NULL first when descending
+        ("postgresql", True, ["null", "missing", "b1", "a1", "B2", "A2"]),
+        ("postgresql", False, ["A2", "B2", "a1", "b1", "null", "missing"]),
+        # MariaDB (utf8mb4_general_ci): case-insensitive, NULL last when descending
+        ("mysql", True, ["B2", "b1", "A2", "a1", "null", "missing"]),
+        ("mysql", False, ["missing", "null", "a1", "A2", "b1", "B2"]),
+    ],
+)
+def test_orders_like_a_connector(order: str, descending: bool, want: list[str]) -> None:
+    """``serve(order=...)`` sorts and compares ids, and places nulls, like that connector."""
+    with serve(jobs=0, order=order) as url:
+        jobs = url.service.jobs
+        for ident in ("a1", "B2", "b1", "A2"):
+            jobs.add({"id": ident, "status": "RUNNING", "creationDate": "2024-01-01T00:00:00.000Z"})
+        jobs.add({"id": "null", "status": "RUNNING", "creationDate": None})
+        jobs.add({"id": "missing", "status": "RUNNING"})
+        d = "DESC" if descending else "ASC"
+        answer = get(url, "/Jobs", filter={"order": f"creationDate {d}, id {d}"})
+        got = [r["id"] for r in answer.json()]
+        # null and missing compare equal: only their places are pinned
+        assert [i for i in got if i not in ("null", "missing")] == [
+            i for i in want if i not in ("null", "missing")
+        ]
+        assert sorted(got.index(i) for i in ("null", "missing")) == sorted(
+            want.index(i) for i in ("null", "missing")
+        )
+        # the comparison agrees with the order, and the key never leaks into records
+        lower = get(url, "/Jobs", filter={"where": {"id": {"lt": "b1"}}, "order": "id ASC"})
+        keys = [r["id"] for r in lower.json()]
+        assert all(set(r) <= {"id", "status", "creationDate"} for r in answer.json())
+        if order == "mysql":
+            assert keys == ["a1", "A2"] and get(url, "/Jobs/count", where={"id": "B1"}).json() == {
+                "count": 1
+            }
+        else:
+            assert keys == ["A2", "B2", "a1"]
+    with pytest.raises(ValueError, match="unknown order"):
+        serve(order="oracle").__enter__()

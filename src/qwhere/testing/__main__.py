@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=float, default=0.0, help="rate of failing requests")
     parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS))
     parser.add_argument("--token", default=None)
+    parser.add_argument("--order", default="memory", choices=["memory", "postgresql", "mysql"])
     parser.add_argument("--until-stdin-closes", action="store_true")
     args = parser.parse_args(argv)
     options = {
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         "faults": args.faults,
         "fault_kinds": tuple(k for k in args.fault_kinds.split(",") if k),
         "token": args.token,
+        "order": args.order,
     }
     with serve(host=args.host, port=args.port, **options) as url:
         print(url, flush=True)

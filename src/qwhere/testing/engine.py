@@ -16,6 +16,12 @@ This is what the demo service answers with. It mirrors the memory connector of
 * what LoopBack rejects with 400 (a filter that is not an object, a bad limit or
   direction) raises :class:`BadFilter`, and so does a ``where`` that qwhere
   cannot read (real LoopBack may accept some of those: see ``docs/rest.md``).
+
+``Collection(..., order=ORDERS["postgresql"])`` orders like an SQL connector
+instead: ids compared and sorted by code point (PostgreSQL, C collation) or
+case-insensitively with trailing spaces ignored (MariaDB, utf8mb4_general_ci),
+and null or missing values above every value (PostgreSQL: first when descending)
+or below it (MariaDB).
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
+
+import attrs
 
 from ..errors import QwhereError
 from ..evaluator import MISSING, get_path, read_datetime
@@ -32,7 +40,7 @@ from ..jsregex import JsRegex
 from ..schema import FieldType
 from ..tree import Expr, FieldPath, ServerClause, walk
 
-__all__ = ["BadFilter", "Collection", "parse_order"]
+__all__ = ["ORDERS", "BadFilter", "Collection", "ServerOrder", "parse_order"]
 
 Record = dict[str, Any]
 _MISSING = object()
@@ -41,6 +49,36 @@ _DIRECTION = re.compile(r"^(.*?)(?:\s+(ASC|DESC))?$", re.IGNORECASE | re.DOTALL)
 
 class BadFilter(Exception):
     """A filter LoopBack answers with HTTP 400."""
+
+
+def _codepoints(text: str) -> str:
+    # a string whose UTF-16 order is the code-point order of ``text``
+    return "".join(f"{ord(c):06x}" for c in text)
+
+
+def _case_insensitive(text: str) -> str:
+    # utf8mb4_general_ci, near enough for ids: one weight per character, PAD SPACE
+    return _codepoints(text.rstrip(" ").upper())
+
+
+@attrs.frozen
+class ServerOrder:
+    """How a connector compares and sorts: ``ids`` maps an id to a key compared in
+    JavaScript's order (None: the id itself); ``nulls`` places null and missing values."""
+
+    name: str
+    ids: Callable[[str], str] | None = None
+    #: "memory": missing lowest, a null date as the epoch; "high"/"low": above/below all
+    nulls: Literal["memory", "high", "low"] = "memory"
+
+
+#: The orders a demo service can answer in (``serve(order="postgresql")``).
+ORDERS: dict[str, ServerOrder] = {
+    "memory": ServerOrder("memory"),
+    "postgresql": ServerOrder("postgresql", _codepoints, "high"),
+    "mysql": ServerOrder("mysql", _case_insensitive, "low"),
+}
+_ID_KEY = "__qwhere_id_key"
 
 
 def parse_order(order: object) -> list[tuple[str, bool]]:
@@ -74,8 +112,13 @@ def _get(record: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _sort_key(dated: bool) -> Callable[[Any], tuple[Any, ...]]:
+def _sort_key(dated: bool, nulls: str = "memory") -> Callable[[Any], tuple[Any, ...]]:
     def key(value: Any) -> tuple[Any, ...]:
+        if value is _MISSING or value is None:
+            if nulls == "high":
+                return (9,)
+            if nulls == "low":
+                return (0,)
         if value is _MISSING:
             return (0,)
         if value is None:
@@ -149,21 +192,66 @@ def juggler_like(clause: Mapping[str, Any], record: Any) -> bool:
 
 
 class Collection:
-    """A model's records with LoopBack query semantics; ``types`` marks date fields etc."""
+    """A model's records with LoopBack query semantics; ``types`` marks date fields etc.
 
-    def __init__(self, records: list[Record], types: Mapping[FieldPath, FieldType]) -> None:
+    ``order`` says how ids compare and how nulls sort (default: the memory connector).
+    """
+
+    def __init__(
+        self,
+        records: list[Record],
+        types: Mapping[FieldPath, FieldType],
+        order: ServerOrder = ORDERS["memory"],
+    ) -> None:
         self.records = records
         self.types = dict(types)
+        self.order = order
         self._sorted: dict[str, _Sorted] = {}
         self._predicates: dict[str, Callable[[Any], bool]] = {}
+        self._keyed: list[Record] | None = None
 
     def add(self, record: Record) -> None:
         self.records.append(record)
         self._sorted.clear()
+        self._keyed = None
+
+    def replace(self, records: list[Record]) -> None:
+        """Every record at once (in this order), instead of the ones held."""
+        self.records[:] = records
+        self._sorted.clear()
+        self._keyed = None
 
     def remove(self, key: str) -> None:
         self.records[:] = [r for r in self.records if r.get("id") != key]
         self._sorted.clear()
+        self._keyed = None
+
+    def _rows(self) -> list[Record]:
+        """The records as queries see them: with the id's collation key beside it."""
+        to_key = self.order.ids
+        if to_key is None:
+            return self.records
+        if self._keyed is None:
+            self._keyed = [
+                {**r, _ID_KEY: to_key(r["id"])} if isinstance(r.get("id"), str) else r
+                for r in self.records
+            ]
+        return self._keyed
+
+    def _collated(self, where: Any) -> Any:
+        """``where`` with conditions on ``id`` moved to the collation key."""
+        to_key = self.order.ids
+        if to_key is None or not isinstance(where, Mapping):
+            return where
+        out: dict[str, Any] = {}
+        for key, clause in where.items():
+            if key in ("and", "or") and isinstance(clause, list):
+                out[key] = [self._collated(c) for c in clause]
+            elif key == "id":
+                out[_ID_KEY] = _map_strings(clause, to_key)
+            else:
+                out[key] = clause
+        return out
 
     def by_id(self, key: str) -> Record | None:
         for record in self.records:
@@ -172,6 +260,7 @@ class Collection:
         return None
 
     def matcher(self, where: object) -> Callable[[Any], bool]:
+        where = self._collated(where)
         if where is None:
             return lambda r: True
         if not isinstance(where, Mapping):
@@ -224,15 +313,18 @@ class Collection:
         if order is None:
             order = "id"
         keys = parse_order(order)
+        if self.order.ids is not None:
+            keys = [(_ID_KEY if k == "id" else k, d) for k, d in keys]
         cache_key = json.dumps(keys)
         found = self._sorted.get(cache_key)
         if found is None:
-            rows = list(self.records)
+            rows = list(self._rows())
+            nulls = self.order.nulls
             for key, descending in reversed(keys):
                 dated = self.types.get(tuple(key.split("."))) is FieldType.DATETIME
-                to_key = _sort_key(dated)
+                to_key = _sort_key(dated, nulls)
                 rows.sort(key=lambda r, k=key, f=to_key: f(_get(r, k)), reverse=descending)  # type: ignore[misc]
-            found = _Sorted(rows, keys[0], self.types)
+            found = _Sorted(rows, keys[0], self.types, nulls)
             self._sorted[cache_key] = found
         return found
 
@@ -254,17 +346,29 @@ class Collection:
                 if wanted is not None and len(out) >= wanted:
                     break
         out = out[skip:]
+        if self.order.ids is not None:
+            out = [{k: v for k, v in r.items() if k != _ID_KEY} for r in out]
         return [select(r) for r in out] if select is not None else out
 
     def count(self, where: object) -> int:
         accept = self.matcher(where)
-        return sum(1 for r in self.records if accept(r))
+        return sum(1 for r in self._rows() if accept(r))
+
+
+def _map_strings(clause: Any, to_key: Callable[[str], str]) -> Any:
+    if isinstance(clause, str):
+        return to_key(clause)
+    if isinstance(clause, list):
+        return [_map_strings(c, to_key) for c in clause]
+    if isinstance(clause, Mapping):
+        return {k: _map_strings(v, to_key) for k, v in clause.items()}
+    return clause
 
 
 _Range = tuple[float, float]  # inclusive bounds on a date, as POSIX seconds
 
 
-def _date_range(where: object, field: str) -> _Range | None:
+def _date_range(where: object, field: str, nulls: str = "memory") -> _Range | None:
     """Bounds ``where`` implies on the date ``field`` (None: no bound is implied).
 
     Sound, not complete: every record the clause can select has its date inside
@@ -276,14 +380,14 @@ def _date_range(where: object, field: str) -> _Range | None:
     for key, clause in where.items():
         found: _Range | None = None
         if key == "and" and isinstance(clause, list):
-            parts = [_date_range(c, field) for c in clause]
+            parts = [_date_range(c, field, nulls) for c in clause]
             found = _intersect([p for p in parts if p is not None])
         elif key == "or" and isinstance(clause, list) and clause:
-            parts = [_date_range(c, field) for c in clause]
+            parts = [_date_range(c, field, nulls) for c in clause]
             if all(p is not None for p in parts):
                 found = (min(p[0] for p in parts if p), max(p[1] for p in parts if p))
         elif key == field:
-            found = _condition_range(clause)
+            found = _condition_range(clause, nulls)
         if found is not None:
             ranges.append(found)
     return _intersect(ranges)
@@ -300,10 +404,10 @@ def _seconds(value: object) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
-def _condition_range(clause: object) -> _Range | None:
+def _condition_range(clause: object, nulls: str = "memory") -> _Range | None:
     inf = float("inf")
-    if clause is None:  # null or missing: sorted as the epoch and below everything
-        return (-inf, 0.0)
+    if clause is None:  # null or missing: where the connector sorts them
+        return {"high": (inf, inf), "low": (-inf, -inf)}.get(nulls, (-inf, 0.0))
     if isinstance(clause, str):
         at = _seconds(clause)
         return None if at is None else (at, at)
@@ -330,16 +434,23 @@ class _Sorted:
     is answered from the matching slice only (binary search), not from every record."""
 
     def __init__(
-        self, rows: list[Record], first: tuple[str, bool], types: Mapping[FieldPath, FieldType]
+        self,
+        rows: list[Record],
+        first: tuple[str, bool],
+        types: Mapping[FieldPath, FieldType],
+        nulls: str = "memory",
     ) -> None:
         self.rows = rows
         self.field, self.descending = first
+        self.nulls = nulls
         self.positions: list[float] | None = None
         if types.get(tuple(self.field.split("."))) is FieldType.DATETIME:
             positions: list[float] = []
             for row in rows:
                 value = _get(row, self.field)
-                if value is _MISSING:
+                if (value is _MISSING or value is None) and nulls != "memory":
+                    at = float("inf") if nulls == "high" else float("-inf")
+                elif value is _MISSING:
                     at = float("-inf")
                 elif value is None:
                     at = 0.0
@@ -354,7 +465,7 @@ class _Sorted:
     def candidates(self, where: object) -> list[Record]:
         if self.positions is None:
             return self.rows
-        bounds = _date_range(where, self.field)
+        bounds = _date_range(where, self.field, self.nulls)
         if bounds is None:
             return self.rows
         low, high = (-bounds[1], -bounds[0]) if self.descending else bounds

@@ -25,7 +25,7 @@ import attrs
 from ..schema import FieldType
 from ..schemas import BACKENDS, JOBS
 from .data import DEFAULT_ANCHOR, backend_records, job_records, make_job, reservation_records
-from .engine import BadFilter, Collection
+from .engine import ORDERS, BadFilter, Collection
 
 __all__ = ["FAULT_KINDS", "DemoService", "LoggedRequest", "ServiceURL", "serve"]
 
@@ -92,7 +92,10 @@ class DemoService:
         extra_backends: Sequence[dict[str, Any]] = (),
         anchor: datetime = DEFAULT_ANCHOR,
         now: datetime | None = None,
+        order: str = "memory",
     ) -> None:
+        if order not in ORDERS:
+            raise ValueError(f"unknown order {order!r}; known: {', '.join(ORDERS)}")
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
             raise ValueError(f"jobs must be a non-negative int, not {jobs!r}")
         if page_cap is not None and (not isinstance(page_cap, int) or page_cap < 1):
@@ -121,11 +124,14 @@ class DemoService:
         self.now = now or datetime.now(UTC)
         backends = backend_records(extra_backends)
         self.backend_names = [b["name"] for b in backends[: len(backends) - len(extra_backends)]]
+        #: how ids compare and nulls sort: "memory", "postgresql" or "mysql"
+        self.order = order
         self.jobs = Collection(
             job_records(
                 jobs, seed=seed, anchor=anchor, undated=undated, backends=self.backend_names
             ),
             JOBS.server_types(),
+            ORDERS[order],
         )
         self.backends = Collection(backends, BACKENDS.server_types())
         self.reservations = Collection(reservation_records(self.now, seed=seed), _RESERVATION_TYPES)
@@ -157,6 +163,22 @@ class DemoService:
     def reset_log(self) -> None:
         with self._lock:
             self.log.clear()
+
+    def set_faults(
+        self,
+        rate: float = 0.0,
+        kinds: Sequence[str] = FAULT_KINDS,
+        script: Sequence[str | None] = (),
+        retry_after: int = 0,
+    ) -> None:
+        """Faults from now on: ``rate`` of ``kinds``, and ``script`` for the next requests
+        (request numbers start again at 0, so the script is met in order)."""
+        with self._lock:
+            self.faults = float(rate)
+            self.fault_kinds = tuple(kinds)
+            self.fault_script = list(script)
+            self.retry_after = retry_after
+            self._counter = 0
 
     def snapshot(self) -> list[dict[str, Any]]:
         """A copy of the job records as they are now."""
@@ -392,7 +414,9 @@ def serve(
     after every job listing), ``deletes`` (jobs deleted after every job listing),
     ``undated`` (extra jobs without a creationDate), ``extra_backends``, ``anchor``
     (the instant the jobs end at), ``now`` (the clock the reservations are placed
-    around). See ``docs/rest.md``.
+    around), ``order`` (``"memory"``; ``"postgresql"``: ids by code point, nulls
+    first when descending; ``"mysql"``: ids case-insensitively, nulls last when
+    descending). See ``docs/rest.md``.
 
     The yielded URL is a ``str`` with a ``.service`` attribute: the
     :class:`DemoService`, whose ``log``, ``request_count()`` and ``jobs.records``
