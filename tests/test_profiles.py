@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import qwhere
 from qwhere import ArgumentError, plan, schemas
@@ -203,3 +205,99 @@ def test_untyped_exact_parts_say_they_assume_declared_properties() -> None:
     assert "strict: false" in str(p)
     typed = plan("name == a", schemas.JOBS, connector="memory")
     assert typed.exact and typed.parts[0].reason == ""
+
+
+# -- the regex rewrites are sound: every JavaScript match satisfies the like sent -----------
+
+_PIECES = [
+    "a",
+    "b",
+    "-",
+    "_",
+    "%",
+    " ",
+    "^",
+    "$",
+    ".",
+    "*",
+    "+",
+    "?",
+    "(",
+    ")",
+    "|",
+    "[ab]",
+    "[^a]",
+    "\\d",
+    "\\w",
+    "\\b",
+    "{2}",
+    "{0,1}",
+    "(?:",
+    "\\.",
+    "A",
+]
+
+
+def _sql_like(like: str, text: str, caseless: bool) -> bool:
+    import re
+
+    out, i = [], 0
+    while i < len(like):
+        c = like[i]
+        if c == "\\" and i + 1 < len(like):
+            out.append(re.escape(like[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    flags = re.DOTALL | (re.IGNORECASE if caseless else 0)
+    return re.fullmatch("".join(out), text, flags) is not None
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7),
+    flags=st.sampled_from(["", "i", "m"]),
+    texts=st.lists(st.text(alphabet="abA-_% \n1", max_size=8), min_size=1, max_size=8),
+)
+def test_like_superset_holds_for_every_match(
+    pieces: list[str], flags: str, texts: list[str]
+) -> None:
+    from qwhere.jsregex import JsRegex
+    from qwhere.loopback.regex import like_superset
+    from qwhere.testing.engine import juggler_like
+
+    pattern = "".join(pieces)
+    try:
+        regex = JsRegex(pattern, flags)
+    except Exception:
+        return  # not a pattern qwhere accepts
+    sql = like_superset(pattern, flags, caseless=True)
+    juggler = like_superset(pattern, flags, plain=True, caseless=False)
+    for text in texts:
+        if not regex.search(text):
+            continue
+        if sql is not None:
+            assert _sql_like(sql, text, caseless=True), (pattern, flags, sql, text)
+        if juggler is not None:  # juggler's like: a regular expression, searched
+            assert juggler_like({"x": {"like": juggler}}, {"x": text}), (pattern, juggler, text)
+
+
+def test_a_plan_never_nests_deeper_than_loopback_takes() -> None:
+    from qwhere.loopback.generator import MAX_WHERE_DEPTH, where_depth
+
+    text = "name == null and (name == null or name exists and tags any [a, a])"
+    deep = " or ".join(
+        f"(name == n{i} and (tags any [t{i}] or experiment_id != s{i}))" for i in range(3)
+    )
+    for connector in (*PROFILES, None):
+        for filter_text in (text, deep, f"({deep}) and ({text})"):
+            p = plan(filter_text, schemas.JOBS, connector=connector)
+            assert where_depth(p.where) <= MAX_WHERE_DEPTH, (connector, p.where)
+    nested = "name == z"
+    for i in range(6):  # or inside and inside or ...: two levels of LoopBack nesting each
+        nested = f"(name == a{i} or (experiment_id == e{i} and ({nested} or name == b{i})))"
+    kept_off = plan(f"{nested} and status == DONE", schemas.JOBS, connector="memory")
+    assert kept_off.where == {"status": "COMPLETED"}
+    assert "too deep for loopback/memory" in kept_off.parts[0].reason
+    assert kept_off.matches({"name": "a5", "status": "COMPLETED"})
+    assert not kept_off.matches({"name": "q", "status": "COMPLETED"})

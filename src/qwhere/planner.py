@@ -27,6 +27,7 @@ from .errors import UnsupportedWhereError
 from .loopback import LoopBackTarget, Profile, get_profile
 from .loopback.profiles import UNKNOWN
 from .resolve import Types, prepare, to_nnf, to_server
+from .target import Taken
 from .tree import And, Expr, FieldPath, ServerClause, all_of, walk
 
 if TYPE_CHECKING:
@@ -129,12 +130,19 @@ def plan(
     parts: list[Part] = []
     wheres: list[dict[str, Any]] = []
     residual: list[Expr] = []
-    for conjunct in conjuncts:
-        taken = target.take(conjunct)
-        parts.append(Part(str(conjunct), taken.clause or {}, taken.exact, taken.reason))
-        if taken.clause is not None:
-            wheres.append(taken.clause)
-        if not taken.exact:
+    taken = [target.take(conjunct) for conjunct in conjuncts]
+    # a server takes a request only so deep: the deepest clauses stay on the client
+    while not target.fits([t.clause for t in taken if t.clause is not None]):
+        deepest = max(
+            (i for i, t in enumerate(taken) if t.clause is not None),
+            key=lambda i: target.weight(taken[i].clause or {}),
+        )
+        taken[deepest] = Taken(None, False, f"too deep for {target.name}; checked on the client")
+    for conjunct, took in zip(conjuncts, taken, strict=True):
+        parts.append(Part(str(conjunct), took.clause or {}, took.exact, took.reason))
+        if took.clause is not None:
+            wheres.append(took.clause)
+        if not took.exact:
             _refuse_server_only(conjunct)
             residual.append(conjunct)
     where = target.render(wheres)

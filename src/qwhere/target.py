@@ -49,3 +49,11 @@ class Target(abc.ABC, Generic[C, R]):
     @abc.abstractmethod
     def render(self, clauses: Sequence[C]) -> R:
         """The request for the clauses taken (all of them hold: they are ANDed)."""
+
+    def fits(self, clauses: Sequence[C]) -> bool:
+        """Whether the server takes a request for these clauses (a size or depth limit)."""
+        return True
+
+    def weight(self, clause: C) -> int:
+        """How much ``clause`` counts against :meth:`fits` (the heaviest is kept off first)."""
+        return 0

@@ -100,26 +100,12 @@ ALONE["where Q"] = (
 )
 
 
-#: (site, case): a known compiler defect, pinned until it is fixed (strict: it must fail)
-KNOWN_COMPILER_DEFECTS = {
-    ("mysql", "job_name regex"): (
-        "qwhere.loopback: on MariaDB, /^(bell|ghz)-0[01]/ is sent as {like: '-0%'}, "
-        "which is not a superset of the regex: matching jobs never reach the client"
-    ),
-}
-
-
 @pytest.mark.parametrize("case", sorted(ALONE))
 def test_each_argument_alone(
     provider: qwhere.Provider,
     demo_records: list[dict[str, Any]],
     case: str,
-    site: Site,
-    request: pytest.FixtureRequest,
 ) -> None:
-    defect = KNOWN_COMPILER_DEFECTS.get((site.name, case))
-    if defect is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=defect))
     arguments, accept = ALONE[case]
     got = [job.id for job in provider.jobs(limit=None, **arguments)]
     want = expected_ids(demo_records, accept)

@@ -139,7 +139,26 @@ def conjunction(parts: list[Where]) -> Where:
 
 
 def _or(parts: list[Where]) -> Where:
-    return parts[0] if len(parts) == 1 else {"or": parts}
+    """``{"or": parts}`` flattened (LoopBack limits how deep a query may nest)."""
+    flat: list[Where] = []
+    for part in parts:
+        nested = part.get("or") if len(part) == 1 else None
+        flat.extend(nested if isinstance(nested, list) and nested else [part])
+    return flat[0] if len(flat) == 1 else {"or": flat}
+
+
+#: LoopBack's REST layer refuses a filter nested deeper than 12 (``maxDepthOfQuery``);
+#: ``filter={"where": ...}`` spends one level on ``where``.
+MAX_WHERE_DEPTH = 11
+
+
+def where_depth(value: Any) -> int:
+    """The longest chain of keys and indexes in ``value`` (as LoopBack counts levels)."""
+    if isinstance(value, dict):
+        return 1 + max((where_depth(v) for v in value.values()), default=0) if value else 0
+    if isinstance(value, list):
+        return 1 + max((where_depth(v) for v in value), default=0) if value else 0
+    return 0
 
 
 _JSON_TEXT = "stores {what} as JSON text"
@@ -327,7 +346,7 @@ class LoopBackGenerator(Generator[Pushed]):
         """``clause`` (a neq / nin) and, where the connector drops them, the null records."""
         if self.profile.neq_selects_null or not nulls:
             return clause
-        return {"or": [clause, {key: None}]}
+        return _or([clause, {key: None}])
 
     def _inexact_negation(self, path: FieldPath, value: Scalar | None = None) -> str | None:
         """Why a negated test of ``path`` cannot be sent on this profile, if so."""
@@ -806,3 +825,9 @@ class LoopBackTarget(Target[Where, Where]):
 
     def render(self, clauses: Sequence[Where]) -> Where:
         return conjunction(list(clauses))
+
+    def fits(self, clauses: Sequence[Where]) -> bool:
+        return where_depth(self.render(clauses)) <= MAX_WHERE_DEPTH
+
+    def weight(self, clause: Where) -> int:
+        return where_depth(clause)

@@ -211,9 +211,12 @@ def like_superset(
     skip_to = 0
 
     def cut() -> None:
+        nonlocal start_anchored
         if current:
             runs.append("".join(current))
             current.clear()
+        elif not runs:
+            start_anchored = False  # something unknown comes before the first literal
 
     for pos, atom, in_class in atoms(pattern):
         if pos < skip_to:
@@ -237,8 +240,10 @@ def like_superset(
                 cut()
             continue
         if atom == "$":
-            if end == len(pattern) and not multiline and not inside_json:
-                end_anchored = True
+            # anchored only where the last literal run ends right at the $
+            end_anchored = (
+                end == len(pattern) and not multiline and not inside_json and bool(current)
+            )
             cut()
             continue
         if atom in ("*", "?"):
