@@ -1,4 +1,4 @@
-"""Parse time of the five example filters, beside ``jmespath.compile``, in one run.
+"""Parse time of the six example filters, beside ``jmespath.compile``, in one run.
 
     python benchmarks/bench_parse.py [--rounds 41] [--batch 0.01]
 
@@ -17,7 +17,7 @@ For each example it reports, in µs per call:
 Timing is paired: each round times a short batch of every variant back to back (in a
 rotating order), so qwhere and jmespath see the same machine load; a figure is the median
 over ``--rounds`` rounds of the per-call mean of its batch, and ``ratio`` is the median of
-the per-round ratios. ``overall`` compares the sums over the five examples. Not a test:
+the per-round ratios. ``overall`` compares the sums over the six examples. Not a test:
 timings depend on the machine, so nothing here fails a build (``--check`` exits 1 when a
 target is missed).
 """
@@ -64,6 +64,11 @@ EXAMPLES: list[tuple[str, str]] = [
     (
         "name ~ /^bell/i or experiment_id exists",
         "starts_with(name, 'bell') || experiment_id != `null`",
+    ),
+    (
+        "status in [RUNNING, ERROR] and tags all [a, b7] and name ~ /^job-7-x/",
+        "(status == 'RUNNING' || status == 'ERROR') && contains(tags, 'a')"
+        " && contains(tags, 'b7') && starts_with(name, 'job-7-x')",
     ),
 ]
 
@@ -203,7 +208,7 @@ def main() -> int:
     overall = totals["cold"] / totals["jmes"]
     print("-" * len(header))
     print(
-        f"{'overall (sum of the five)':<50} {totals['cold']:7.1f} {totals['fresh']:7.1f} "
+        f"{'overall (sum of the six)':<50} {totals['cold']:7.1f} {totals['fresh']:7.1f} "
         f"{'':>7} {totals['jmes']:7.1f} {overall:5.2f}x"
     )
     spread = ", ".join(

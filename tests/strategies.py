@@ -27,8 +27,47 @@ names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True) | st.sampled_from
 )
 paths = st.lists(names, min_size=1, max_size=3).map(tuple)
 
-texts = st.text(max_size=12) | st.sampled_from(
-    ["RUNNING", "and", "NOT", "now - 7d", "today+1d", "exp-1", "a.b", "1", "2024-01-01", "", "é"]
+#: What tags and names look like: barewords with dotted parts (v1.2, run-2024.01), and near
+#: misses that must be quoted (a keyword first, a trailing dot, a leading digit).
+barewords = st.from_regex(
+    r"[a-zA-Z_é][a-z0-9_-]{0,4}(\.[a-z0-9_-]{1,4}){0,3}", fullmatch=True
+) | st.sampled_from(
+    [
+        "v1.2",
+        "run-2024.01",
+        "ibm_kyoto",
+        "v1.2-rc1",
+        "a.-b",
+        "a.b.1.c",
+        "and.1",
+        "now.5",
+        "true.1",
+        "now-7d.1",
+        "v1.",
+        "v1..2",
+        "1.2",
+        "2024-01-01.x",
+        "in-1.2",
+    ]
+)
+texts = (
+    st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "RUNNING",
+            "and",
+            "NOT",
+            "now - 7d",
+            "today+1d",
+            "exp-1",
+            "a.b",
+            "1",
+            "2024-01-01",
+            "",
+            "é",
+        ]
+    )
+    | barewords
 )
 ints = st.integers(min_value=-(10**12), max_value=10**12)
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -57,7 +96,25 @@ scalars = st.one_of(
 )
 value_lists = st.lists(scalars, max_size=4)
 patterns = st.sampled_from(
-    ["^bell", "a/b", "x\\/y", "[a-z]+\\d", "a|b", "\\.", "^$", "é+", "(ab)*c", "line\nbreak", ""]
+    [
+        "^bell",
+        "a/b",
+        "x\\/y",
+        "[a-z]+\\d",
+        "a|b",
+        "\\.",
+        "^$",
+        "é+",
+        "(ab)*c",
+        "line\nbreak",
+        "",
+        # JavaScript reads these braces and brackets as text
+        "a{,2}",
+        "x{",
+        "}+",
+        "]",
+        "a{2}",
+    ]
 )
 flags = st.sampled_from(["", "i", "m", "s", "im", "ims"])
 

@@ -347,11 +347,11 @@ class PythonGenerator(Generator[str]):
             return self.some(
                 v, node.field, lambda e: f"({e}.__class__ is str and {e}.startswith({c}))"
             )
-        rx = self.const(JsRegex(node.pattern, node.flags))
+        rx = self.const(JsRegex(node.pattern, node.flags).matcher())  # compiled once, cached
         return self.some(
             v,
             node.field,
-            lambda e: f"({e}.__class__ is str and {e} != '' and {rx}.search({e}))",
+            lambda e: f"({e}.__class__ is str and {e} != '' and {rx}({e}))",
         )
 
     def between(self, node: Between) -> str:

@@ -281,7 +281,20 @@ class FastLexer(Lexer):
                 pos = stop
                 last = tok
                 yield tok
-        # Lark's contextual lexer takes over where this one stopped.
+        yield from self.rest(lexer_state, parser_state, text, end, pos, line, line_start, last)
+
+    def rest(
+        self,
+        lexer_state: LexerState,
+        parser_state: Any,
+        text: str,
+        end: int,
+        pos: int,
+        line: int,
+        line_start: int,
+        last: Token | None,
+    ) -> Iterator[Token]:
+        """Lark's contextual lexer, taking over at ``pos`` (where the fast scan stopped)."""
         state = (
             lexer_state if lexer_state.line_ctr is not None else LexerState(TextSlice(text, 0, end))
         )
@@ -440,13 +453,29 @@ _SCHEMA: ContextVar[Schema | None] = ContextVar("qwhere_parse_schema", default=N
 _Field = tuple[FieldPath, Token]
 
 
+_POSITION_PART = re.compile(r"\.[\d-]").search
+
+
+def _field_parts(name: Token) -> list[str]:
+    """The parts of a NAME in a field; a part cannot start with a digit or "-" there (a
+    value's bareword may: ``v1.2``)."""
+    if "." in name and _POSITION_PART(name):
+        raise _Fault(
+            f"a part of a field name cannot start with a digit or '-' ({name}); LoopBack reads "
+            'a number in a path as a position in a list. Quote the part: a."1"',
+            name,
+            FilterSyntaxError,
+        )
+    return name.split(".")  # a NAME has no empty parts
+
+
 def _field(written: Token | _Field) -> _Field:
     """A condition's field: a bare NAME token (``status``, ``backend.name``), or what the
     ``field`` rule made of a path with quoted parts."""
     if type(written) is tuple:
         return written
     name = cast(Token, written)
-    parts = tuple(name.split("."))  # a NAME has no empty parts
+    parts = tuple(_field_parts(name)) if "." in name else (str(name),)
     _check_parts(parts, name)
     return parts, name
 
@@ -508,8 +537,9 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
             text = _unquote(tok) if tok.type == "STRING" else str(tok)
             if not text:
                 raise _Fault("a field name cannot be empty", tok, FilterSyntaxError)
-            _check_parts(tuple(text.split(".")), tok)
-            parts.extend(text.split("."))
+            pieces = text.split(".") if tok.type == "STRING" else _field_parts(tok)
+            _check_parts(tuple(pieces), tok)
+            parts.extend(pieces)
         if any(not p for p in parts):
             raise _Fault("empty part in a dotted field name", children[0], FilterSyntaxError)
         return tuple(parts), children[0]
@@ -547,7 +577,7 @@ class _BuildTree(Transformer):  # type: ignore[type-arg]
             text = str(tok)
             end = text.rindex("/")
             raw, flags = text[1:end], text[end + 1 :]
-            pattern = _unescape_slashes(raw)
+            pattern = _unescape_slashes(raw) if "/" in raw else raw  # a / is always \/ here
         else:
             pattern, flags = _unquote(tok), ""
         bad = sorted(set(flags) - set("ims"))
@@ -810,28 +840,136 @@ def _runner() -> Callable[[Any], Any]:
     return _direct(lark_parser())
 
 
+def _plain_callback(callback: Any, rule: Any) -> Callable[[list[Any]], Any] | None:
+    """Lark's callback for a rule, with its child filter written out where it only picks
+    children (what ``ChildFilterLALR_NoPlaceholders`` does then), or None where it returns
+    the rule's only child (``ExpandSingleChild``, for ``?rule``)."""
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
+
+    if type(callback) is ExpandSingleChild and len(rule.expansion) == 1:
+        return None
+    if type(callback) is ChildFilterLALR_NoPlaceholders and not any(
+        expand for _, expand in callback.to_include
+    ):
+        picked = tuple(i for i, _ in callback.to_include)
+        build = callback.node_builder
+        return lambda children: build([children[i] for i in picked])
+    return cast("Callable[[list[Any]], Any]", callback)
+
+
 def _direct(parser: Lark) -> Callable[[Any], Any]:
-    """``parser.parse`` without the set-up lark repeats on every call.
+    """``parser.parse`` without the set-up lark repeats on every call, and its LALR loop inline.
 
     For each call, lark's LALR front end checks its options and start symbol and builds a
-    new parse configuration, the same every time. This runs the same LALR driver
-    (``parse_from_state``, as ``InteractiveParser.resume_parse`` does) from a configuration
-    made once: 1-2 µs a parse. Should lark's internals ever differ from what this expects,
-    it is plain ``parser.parse``.
+    new parse configuration, the same every time. This builds it once, and runs lark's LALR
+    driver (``parse_from_state`` with ``ParserState.feed_token``, as
+    ``InteractiveParser.resume_parse`` does) with the loop written out in one function: the
+    same table, the same shifts, reductions and callbacks, without a method call per token.
+    Anything the table does not allow is handed to ``feed_token`` itself, so every error is
+    lark's, raised from lark's parser state. Should lark's internals ever differ from what
+    this expects, it is plain ``parser.parse``.
     """
     try:
+        from lark.exceptions import UnexpectedInput
         from lark.lexer import LexerThread
+        from lark.parsers.lalr_analysis import Shift
+        from lark.parsers.lalr_interactive_parser import InteractiveParser
         from lark.parsers.lalr_parser_state import ParseConf, ParserState
 
         frontend = parser.parser
         lalr = frontend.parser.parser
         conf = ParseConf(lalr.parse_table, lalr.callbacks, "start")
-        lexer, drive = frontend.lexer, lalr.parse_from_state
+        lexer = frontend.lexer
+        states, callbacks = conf.states, conf.callbacks
+        # each rule: (its length, the name of the rule it reduces to, its callback or None
+        # when the callback would return its one child)
+        reduce = {
+            arg: (len(arg.expansion), arg.origin.name, _plain_callback(callbacks[arg], arg))
+            for row in states.values()
+            for action, arg in row.values()
+            if action is not Shift
+        }
+        token_callbacks = {name for name in callbacks if isinstance(name, str)}
     except (ImportError, AttributeError, KeyError, TypeError):  # pragma: no cover
         return parser.parse
 
+    match = getattr(lexer, "_match", None) if isinstance(lexer, FastLexer) else None
+
     def run(source: Any) -> Any:
-        return drive(ParserState(conf, LexerThread(lexer, LexerState(source))))
+        lexer_state = LexerState(source)
+        state = ParserState(conf, LexerThread(lexer, lexer_state))
+        stack, values = state.state_stack, state.value_stack
+        token = None
+        try:
+            if match is None or type(source) is not _Source or token_callbacks:
+                for token in state.lexer.lex(state):  # type: ignore[no-untyped-call]
+                    state.feed_token(token)
+            else:
+                # FastLexer.lex, and feed_token, written out together: the same tokens and
+                # the same steps; at anything else lark carries on from there
+                text = source.text
+                end, pos, line, line_start = len(text), 0, 1, 0
+                multiline = "\n" in text
+                new = str.__new__
+                rest = True
+                while True:
+                    m = match(text, pos, end)
+                    if m is None:
+                        break  # nothing matches here: lark reports it
+                    kind = m.lastgroup
+                    if kind is None:  # only white space was left
+                        rest = False
+                        break
+                    row = states[stack[-1]]
+                    if kind not in row:
+                        break  # the parser cannot take it: the contextual lexer decides
+                    value = m.group(kind)
+                    stop = m.end()
+                    start = stop - len(value)
+                    tok = new(Token, value)
+                    tok.type = kind
+                    tok.value = value
+                    tok.start_pos = start
+                    tok.end_pos = stop
+                    if multiline and text.find("\n", pos, stop) >= 0:
+                        line, line_start = _place(tok, text, pos, line, line_start)
+                    else:
+                        tok.line = tok.end_line = line
+                        tok.column = start - line_start + 1
+                        tok.end_column = stop - line_start + 1
+                    pos = stop
+                    token = tok
+                    while True:
+                        action, arg = row[kind]
+                        if action is Shift:
+                            stack.append(arg)
+                            values.append(tok)
+                            break
+                        size, origin, callback = reduce[arg]
+                        if callback is None:  # a one-child rule that passes its child on
+                            del stack[-1]
+                        else:
+                            children = values[-size:]
+                            del stack[-size:]
+                            del values[-size:]
+                            values.append(callback(children))
+                        stack.append(states[stack[-1]][origin][1])
+                        row = states[stack[-1]]
+                        if kind not in row:
+                            state.feed_token(tok)  # lark raises UnexpectedToken
+                if rest:
+                    last = token
+                    for token in lexer.rest(
+                        lexer_state, state, text, end, pos, line, line_start, last
+                    ):
+                        state.feed_token(token)
+            end_token = (
+                Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+            )
+            return state.feed_token(end_token, True)
+        except UnexpectedInput as exc:
+            exc.interactive_parser = InteractiveParser(lalr, state, state.lexer)
+            raise
 
     return run
 

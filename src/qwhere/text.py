@@ -49,7 +49,10 @@ KEYWORDS = frozenset(
         "today",
     ]
 )
-_BARE = re.compile(r"[^\W\d][\w-]*(?:\.[^\W\d][\w-]*)*")
+#: A value's bareword (a NAME): a word, with dotted parts that may start with a digit or
+#: "-" (``v1.2``, ``run-2024.01``). Never a number, date or keyword: it starts with a letter
+#: or ``_``, and its first part is no keyword. A field's parts are written with _BARE_PART.
+_BARE = re.compile(r"[^\W\d][\w-]*(?:\.[\w-]+)*")
 _BARE_PART = re.compile(r"[^\W\d][\w-]*")
 _RELATIVE_LIKE = re.compile(r"(?:now|today)[ \t]*[+-][ \t]*\d+[ \t]*[smhdw](?![\w-])", re.I)
 

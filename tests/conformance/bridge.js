@@ -14,12 +14,14 @@
  *    "records": [...],             the full data set (replaces the previous one)
  *    "where": {...}, "order": ..., OR "filter": <any JSON>  (passed as-is to find)
  *    "count_where": {...}          instead of where/filter: Model.count(where)
+ *    "regex": [[source, flags]], "strings": [...]   instead of the above: plain RegExps
  *    "revive": true}               optional: decode {"$regexp": {source, flags}}
  *                                  and {"$date": "..."} into RegExp / Date
  *
  * Response:
  *   {"id": n, "ids": [...], "warnings": [...]}          for find
  *   {"id": n, "count": k, "warnings": [...]}            for count
+ *   {"id": n, "matches": [[i, ...] | {"error": "..."}]}  for regex (see runRegex)
  *   {"id": n, "error": {"status": <int|null>, "message": "...", "name": "...",
  *                       "code": <string|null>, "phase": "query"|"load"|"request"|"uncaught"},
  *    "warnings": [...]}
@@ -165,7 +167,30 @@ function errorPayload(err) {
 
 class RequestError extends Error {}
 
+// {"regex": [[source, flags], ...], "strings": [...]}: which strings each RegExp matches
+// (RegExp.prototype.test, as the memory connector's regexp runs), or its SyntaxError.
+function runRegex(req) {
+  if (!Array.isArray(req.regex) || !Array.isArray(req.strings)) {
+    throw new RequestError('"regex" and "strings" must be arrays');
+  }
+  const matches = req.regex.map(([source, flags]) => {
+    let re;
+    try {
+      re = new RegExp(source, flags);
+    } catch (err) {
+      return {error: String(err.message)};
+    }
+    const hits = [];
+    req.strings.forEach((s, i) => {
+      if (re.test(s)) hits.push(i);
+    });
+    return hits;
+  });
+  return {matches};
+}
+
 async function runQuery(req) {
+  if ('regex' in req) return runRegex(req);
   if (req.properties === null || typeof req.properties !== 'object' ||
       Array.isArray(req.properties)) {
     throw new RequestError('"properties" must be an object');

@@ -79,6 +79,27 @@ WORDS = [
     "z",
     "\U0001f600",
     "\ue000",
+    # JavaScript's line terminators (for `.`, `^` and `$` with m)
+    "a\rb",
+    "a\u2028b",
+    "\u2029",
+    # letters JavaScript's i flag and Python's case folding treat differently
+    "k",
+    "\u212a",
+    "s",
+    "\u017f",
+    "\u017fim",
+    "\u00df",
+    "\u1e9e",
+    "\u03c9",
+    "\u2126",
+    "\u00e5",
+    "\u212b",
+    "\u00b5",
+    "\u03bc",
+    # braces JavaScript reads as text
+    "a{,2}",
+    "x}",
 ]
 words = st.sampled_from(WORDS)
 numbers = st.sampled_from([-3, -1, 0, 1, 2, 3, 0.5, -1.5, 2.0, 10**6])
@@ -161,6 +182,23 @@ patterns = st.sampled_from(
         "null",
         "_X$",
         "\\bb",
+        "^b",
+        "b$",
+        "a.b",
+        "k",
+        "s",
+        "\u00df",
+        "\u03c9",
+        "\u00e5",
+        "^\\w+$",
+        "^[a-z]+$",
+        "\u00b5",
+        # JavaScript's literal braces and brackets
+        "a{,2}",
+        "a{",
+        "x}",
+        "]",
+        "^a{1,2}$",
     ]
 )
 
@@ -253,6 +291,22 @@ def _engine_ids(
 def test_plan_and_predicate_agree_with_loopback(
     engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
 ) -> None:
+    _agree(engine, expr, records)
+
+
+@given(expr=matches(), records=datasets())
+@settings(
+    max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+def test_regex_conditions_agree_with_loopback(
+    engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]
+) -> None:
+    """One ``~`` condition at a time, so that the line terminators, case-folding specials and
+    braces among the words and patterns meet often."""
+    _agree(engine, expr, records)
+
+
+def _agree(engine: LoopBackEngine, expr: Expr, records: list[dict[str, Any]]) -> None:
     note(f"filter: {expr}")
     the_plan = plan(expr, connector="memory", types=TYPES, now=NOW)
     note(f"where: {the_plan.where}  residual: {the_plan.residual}")

@@ -79,7 +79,7 @@ def test_like_is_read_as_a_server_only_clause_and_sent_unchanged() -> None:
 )
 def test_a_server_only_clause_the_client_would_need_is_refused(where: dict[str, Any]) -> None:
     with pytest.raises(UnsupportedWhereError, match="can only be judged by the server"):
-        plan(from_where(where), connector="mysql", types=JOBS_TYPES)
+        plan(from_where(where, types=JOBS_TYPES), connector="mysql", types=JOBS_TYPES)
 
 
 def test_a_server_only_clause_is_never_evaluated_on_the_client() -> None:
