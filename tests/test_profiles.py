@@ -33,7 +33,7 @@ from qwhere.text import TextGenerator
 NODE_TYPES = [
     cls
     for _, cls in inspect.getmembers(tree_module, inspect.isclass)
-    if issubclass(cls, tree_module.Expr) and cls is not tree_module.Expr
+    if issubclass(cls, tree_module.Expr) and cls is not tree_module.Expr and "key" in vars(cls)
 ]
 CONDITIONS = [
     cls for cls in NODE_TYPES if cls not in (tree_module.And, tree_module.Or, tree_module.Not)

@@ -356,16 +356,17 @@ def _or_operands(operands: Iterable[Expr]) -> tuple[Expr, ...]:
 
 
 @attrs.frozen(repr=False)
-class And(Expr):
-    """Every operand holds. ``And(())`` selects everything."""
+class _Connective(Expr):
+    """A node over other nodes: its nesting depth is kept, and checked, as it is built."""
 
-    key: ClassVar[str] = "and_"
-    operands: tuple[Expr, ...] = attrs.field(converter=_and_operands)
     _depth: int = attrs.field(init=False, eq=False, repr=False)
     _derived: bool = attrs.field(init=False, eq=False, repr=False)
 
+    def _children(self) -> tuple[Expr, ...]:
+        return self.operands  # type: ignore[attr-defined, no-any-return]
+
     def __attrs_post_init__(self) -> None:
-        _nest(self, self.operands)
+        _nest(self, self._children())
 
     @property
     def depth(self) -> int:
@@ -374,54 +375,39 @@ class And(Expr):
     @property
     def derived(self) -> bool:
         return self._derived
+
+
+@attrs.frozen(repr=False)
+class And(_Connective):
+    """Every operand holds. ``And(())`` selects everything."""
+
+    key: ClassVar[str] = "and_"
+    operands: tuple[Expr, ...] = attrs.field(converter=_and_operands)
 
     def __repr__(self) -> str:
         return f"And({list(self.operands)!r})"
 
 
 @attrs.frozen(repr=False)
-class Or(Expr):
+class Or(_Connective):
     """Some operand holds. ``Or(())`` selects nothing."""
 
     key: ClassVar[str] = "or_"
     operands: tuple[Expr, ...] = attrs.field(converter=_or_operands)
-    _depth: int = attrs.field(init=False, eq=False, repr=False)
-    _derived: bool = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _nest(self, self.operands)
-
-    @property
-    def depth(self) -> int:
-        return self._depth
-
-    @property
-    def derived(self) -> bool:
-        return self._derived
 
     def __repr__(self) -> str:
         return f"Or({list(self.operands)!r})"
 
 
 @attrs.frozen(repr=False)
-class Not(Expr):
+class Not(_Connective):
     """The operand does not hold (classical: exactly the records it does not select)."""
 
     key: ClassVar[str] = "not_"
     operand: Expr = attrs.field(validator=_is_filter)
-    _depth: int = attrs.field(init=False, eq=False, repr=False)
-    _derived: bool = attrs.field(init=False, eq=False, repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        _nest(self, (self.operand,))
-
-    @property
-    def depth(self) -> int:
-        return self._depth
-
-    @property
-    def derived(self) -> bool:
-        return self._derived
+    def _children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
 
     def __repr__(self) -> str:
         return f"Not({self.operand!r})"
