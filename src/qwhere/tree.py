@@ -12,6 +12,7 @@ their operands' order. ``And(())`` is the filter that selects everything (writte
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -96,6 +97,17 @@ def prototype_key_message(name: str) -> str:
 
 def field_path(name: str | Iterable[str]) -> FieldPath:
     """A field path from ``"backend.name"`` or ``("backend", "name")``; dots separate parts."""
+    if type(name) is str or type(name) is tuple:
+        return _cached_path(name)  # every node checks its path: the same paths recur
+    return _field_path(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_path(name: str | tuple[str, ...]) -> FieldPath:
+    return _field_path(name)
+
+
+def _field_path(name: str | Iterable[str]) -> FieldPath:
     parts: list[str] = []
     if not isinstance(name, str | Iterable):
         raise ArgumentError(f"a field name must be a string, not {name!r}")
