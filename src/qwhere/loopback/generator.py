@@ -199,13 +199,10 @@ class LoopBackGenerator(Generator[Pushed]):
         return _exact(dict(self.profile.nothing))
 
     def values(self, path: FieldPath, values: tuple[Scalar, ...]) -> list[Any]:
+        self._checked(path, values)
         out = [json_value(v) for v in values]
         if len(path) > 1 and any(isinstance(v, datetime) for v in values):
             raise _NotJson("dates on a dotted path are compared as text by LoopBack")
-        if self.kind(path) is FieldType.DATETIME and any(
-            not isinstance(v, datetime) and v is not None for v in values
-        ):
-            raise FilterTypeError(f"{format_field(path)} holds dates; compare it with a date")
         return out
 
     def safely(self, build: Any, *args: Any) -> Pushed:
