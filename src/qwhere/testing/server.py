@@ -24,7 +24,7 @@ import attrs
 
 from ..schema import FieldType
 from ..schemas import BACKENDS, JOBS
-from .data import DEFAULT_ANCHOR, backend_records, job_records, make_job, reservation_records
+from .data import backend_records, job_records, make_job, reservation_records
 from .engine import ORDERS, BadFilter, Collection
 
 __all__ = ["FAULT_KINDS", "DemoService", "LoggedRequest", "ServiceURL", "serve"]
@@ -90,7 +90,7 @@ class DemoService:
         deletes: int = 0,
         undated: int = 0,
         extra_backends: Sequence[dict[str, Any]] = (),
-        anchor: datetime = DEFAULT_ANCHOR,
+        anchor: datetime | None = None,
         now: datetime | None = None,
         order: str = "memory",
     ) -> None:
@@ -120,15 +120,16 @@ class DemoService:
         self.inserts = inserts
         #: jobs deleted after every job listing; may be changed while the service runs
         self.deletes = deletes
-        self.anchor = anchor
         self.now = now or datetime.now(UTC)
+        #: the instant the jobs end at: ``anchor``, by default the clock (to the second)
+        self.anchor = anchor if anchor is not None else self.now.replace(microsecond=0)
         backends = backend_records(extra_backends)
         self.backend_names = [b["name"] for b in backends[: len(backends) - len(extra_backends)]]
         #: how ids compare and nulls sort: "memory", "postgresql" or "mysql"
         self.order = order
         self.jobs = Collection(
             job_records(
-                jobs, seed=seed, anchor=anchor, undated=undated, backends=self.backend_names
+                jobs, seed=seed, anchor=self.anchor, undated=undated, backends=self.backend_names
             ),
             JOBS.server_types(),
             ORDERS[order],
@@ -413,10 +414,11 @@ def serve(
     with a 429), ``token`` (require this ``X-Access-Token``), ``inserts`` (new jobs
     after every job listing), ``deletes`` (jobs deleted after every job listing),
     ``undated`` (extra jobs without a creationDate), ``extra_backends``, ``anchor``
-    (the instant the jobs end at), ``now`` (the clock the reservations are placed
-    around), ``order`` (``"memory"``; ``"postgresql"``: ids by code point, nulls
-    first when descending; ``"mysql"``: ids case-insensitively, nulls last when
-    descending). See ``docs/rest.md``.
+    (the instant the jobs end at; default: now, so ``created > now - 7d`` finds jobs;
+    pass one, e.g. ``DEFAULT_ANCHOR``, for the same data on every run), ``now`` (the
+    clock the reservations are placed around, and the default anchor), ``order``
+    (``"memory"``; ``"postgresql"``: ids by code point, nulls first when descending;
+    ``"mysql"``: ids case-insensitively, nulls last when descending). See ``docs/rest.md``.
 
     The yielded URL is a ``str`` with a ``.service`` attribute: the
     :class:`DemoService`, whose ``log``, ``request_count()`` and ``jobs.records``
