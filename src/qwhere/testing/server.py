@@ -433,7 +433,10 @@ def serve(
     try:
         yield ServiceURL(f"http://{host}:{server.server_address[1]}{base_path}", service)
     finally:
-        server.shutdown()
+        # Left open until the interpreter exits (a script that never closes it), the
+        # daemon thread is already stopped: shutdown() would wait for it for ever.
+        if thread.is_alive() and threading.main_thread().is_alive():
+            server.shutdown()
         server.close_connections()
         server.server_close()
         thread.join(timeout=5)
