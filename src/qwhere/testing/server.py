@@ -98,8 +98,10 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     items = {k: _lists(v) for k, v in node.items()}
-    if items and all(k.isdigit() for k in items) and sorted(map(int, items)) == list(
-        range(len(items))
+    if (
+        items
+        and all(k.isdigit() for k in items)
+        and sorted(map(int, items)) == list(range(len(items)))
     ):
         return [items[str(i)] for i in range(len(items))]
     return items
