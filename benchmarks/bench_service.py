@@ -52,7 +52,9 @@ def service(jobs: int, cap: int, latency: float) -> Iterator[str]:
         "--page-cap",
         str(cap),
         "--latency",
-        str(latency),
+        str(latency * 1000),  # the command takes milliseconds
+        "--port",
+        "0",
         "--until-stdin-closes",
     ]
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

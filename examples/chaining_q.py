@@ -12,10 +12,11 @@ Run it from anywhere: ``python examples/chaining_q.py``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import qwhere
 from qwhere import JobStatus, Q, explain, parse, schemas
+from qwhere import when as time_of
 from qwhere.testing import serve
 
 
@@ -28,7 +29,9 @@ def main() -> None:
     expr = Q.status.in_([JobStatus.DONE, JobStatus.ERROR])
     print(f"start with: {expr}")
     for added in (
-        Q.created.between(date(2024, 1, 1), date(2024, 6, 30)),
+        Q.created.between(
+            time_of("today - 364d"), time_of("today - 182d")
+        ),  # the year's first half
         Q.tags.any(["bell", "ghz"]) | Q.name.matches("^bell", flags="i"),
         ~Q.backend.in_(["ibmq_qasm_simulator", "simulator_statevector"]),
         parse("experiment_id exists"),  # text and Q trees mix freely
@@ -60,7 +63,8 @@ def main() -> None:
         for job in jobs:
             assert job.status in (JobStatus.DONE, JobStatus.ERROR)
             assert job.creation_date is not None
-            assert date(2024, 1, 1) <= job.creation_date.astimezone().date() <= date(2024, 6, 30)
+            day = job.creation_date.astimezone().date()
+            assert date.today() - timedelta(days=364) <= day <= date.today() - timedelta(days=182)
             assert {"bell", "ghz"} & set(job.tags) or (job.name or "").lower().startswith("bell")
             assert job.backend_name not in ("ibmq_qasm_simulator", "simulator_statevector")
             assert job.experiment_id is not None

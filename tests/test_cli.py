@@ -28,9 +28,9 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[str]:
-    from qwhere.testing import serve
+    from qwhere.testing import DEFAULT_ANCHOR, serve
 
-    with serve(token="s3cret-token") as url:
+    with serve(token="s3cret-token", anchor=DEFAULT_ANCHOR) as url:
         yield url
 
 
@@ -72,7 +72,11 @@ def test_explain_defaults_to_the_unknown_connector_and_says_why() -> None:
         (["explain", "a == 1 andy"], "unexpected word 'andy'"),
         (["explain", "n_qubit > 5", "--schema", "backends"], "did you mean 'n_qubits'?"),
         (["jobs", "--where", "created > 5"], "created takes a date or time"),
-        (["jobs", "--since", "yesterday-ish"], "not 'yesterday-ish' (a string)"),
+        (["jobs", "--since", "yesterday-ish"], "expected YYYY-MM-DD"),
+        (["jobs", "--since", "2024/12/01"], "--since: expected YYYY-MM-DD"),
+        (["jobs", "--since", "2030-01-01 or true"], "not '2030-01-01 or true'"),
+        (["jobs", "--until", "now - 7d) or (true"], "--until: expected YYYY-MM-DD"),
+        (["jobs", "--limit", "0"], "--all lists every matching job"),
         (["jobs", "--limit", "-1"], "must not be negative"),
     ],
 )
@@ -102,17 +106,16 @@ def test_jobs_on_the_demo_service_match_the_filter() -> None:
     assert created == sorted(created, reverse=True)
 
 
-def test_jobs_table_fits_80_columns_and_is_quiet_when_piped() -> None:
+def test_jobs_table_says_how_many_matched_on_stderr() -> None:
     result = run("jobs", "--limit", "30")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["id", "status", "created", "tags", "backend", "name"]
     assert len(lines) == 31
-    assert max(len(line) for line in lines) <= 80
-    assert (
-        result.stderr.strip()
-        == "qwhere: no --url or QWHERE_URL given; using the built-in demo service"
-    )
+    assert result.stderr.splitlines() == [
+        "qwhere: no --url or QWHERE_URL given; using the built-in demo service",
+        "qwhere: 30 jobs listed; more match (--limit N for more, --all for all)",
+    ]
 
 
 def test_jobs_options_and_formats(service: str) -> None:
@@ -133,8 +136,7 @@ def test_jobs_options_and_formats(service: str) -> None:
         "2024-01-01",
         "--until",
         "2024-06-30",
-        "--limit",
-        "0",
+        "--all",
         "--ascending",
         "--format",
         "ndjson",
@@ -218,8 +220,7 @@ def test_serve_starts_and_answers() -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        url = line.split(" at ")[1].split()[0]
+        url = proc.stdout.readline().strip()  # the first line is the URL, as with -m
         answer = requests.get(
             f"{url}/Jobs", params={"filter": json.dumps({"limit": 50})}, timeout=10
         )
@@ -253,9 +254,7 @@ def test_progress_goes_to_a_terminal_only() -> None:
 
 def test_verbose_shows_the_where_each_request_and_the_cost_never_the_token(service: str) -> None:
     env = {"QWHERE_URL": service, "QWHERE_TOKEN": "s3cret-token"}
-    result = run(
-        "jobs", "--status", "ERROR", "--limit", "0", "--connector", "memory", "-v", env=env
-    )
+    result = run("jobs", "--status", "ERROR", "--all", "--connector", "memory", "-v", env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert lines[0] == 'qwhere: connector memory; where {"status": {"regexp": "/^ERROR_/"}}'
@@ -264,10 +263,11 @@ def test_verbose_shows_the_where_each_request_and_the_cost_never_the_token(servi
     first = json.loads(requests[0].split("filter=", 1)[1])
     assert first["where"]["and"][0] == {"status": {"regexp": "/^ERROR_/"}}
     listed = len(result.stdout.splitlines()) - 1
-    assert lines[-1].startswith(f"qwhere: {len(requests)} requests (")
-    assert lines[-1].endswith(f"{listed} listed") or "concurrent" in lines[-1]
+    assert lines[-2].startswith(f"qwhere: {len(requests)} requests (")
+    assert lines[-2].endswith(f"{listed} listed") or "concurrent" in lines[-2]
+    assert lines[-1] == f"qwhere: {listed} jobs matched"
     assert "s3cret-token" not in result.stderr + result.stdout
-    quiet = run("jobs", "--status", "ERROR", "--limit", "3", env=env)
+    quiet = run("jobs", "--status", "ERROR", "--limit", "3", "--format", "json", env=env)
     assert quiet.stderr == ""
 
 
@@ -316,3 +316,206 @@ def test_the_token_can_come_from_a_file_and_never_from_ps(service: str, tmp_path
     assert refused.returncode == 2 and "s3cret" not in refused.stderr
     helped = run("jobs", "--help")
     assert "--token-file" in helped.stdout and "QWHERE_TOKEN" in helped.stdout
+
+
+# -- issue 12: a newcomer's first ten minutes ------------------------------------------------
+
+
+def test_since_is_a_value_never_filter_text() -> None:
+    """`--since "2030-01-01 or true"` once listed every job; now it is refused."""
+    injected = run("jobs", "--since", "2030-01-01 or true", "--all", "--format", "json")
+    assert injected.returncode == 2 and injected.stdout == ""
+    assert "expected YYYY-MM-DD" in injected.stderr and "Traceback" not in injected.stderr
+    future = run("jobs", "--since", "2030-01-01", "--all", "--format", "json")
+    assert future.returncode == 0 and json.loads(future.stdout) == []
+
+
+def test_the_demo_has_recent_jobs_and_the_design_card_example_finds_rows() -> None:
+    recent = run("jobs", "--since", "now - 7d", "--all", "--format", "json")
+    assert recent.returncode == 0, recent.stderr
+    assert len(json.loads(recent.stdout)) > 5
+    card = run(
+        "jobs",
+        "--where",
+        "status in [RUNNING, ERROR] and tags all [a, b]",
+        "--all",
+        "--format",
+        "json",
+    )
+    rows = json.loads(card.stdout)
+    assert len(rows) >= 10
+    assert all({"a", "b"} <= set(r["tags"]) and r["status"] in ("RUNNING", "ERROR") for r in rows)
+
+
+@pytest.mark.parametrize("columns", [60, 80, 160])
+def test_the_table_uses_the_terminal_width(columns: int) -> None:
+    result = run("jobs", "--limit", "20", "--tag", "calibration", env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "status", "created", "tags", "backend", "name"]
+    assert max(len(line) for line in lines) <= columns
+    rows = [line.split() for line in lines[1:]]
+    # the tag the filter named is shown first, so a narrow column still shows it
+    assert all(row[4].startswith("cal") for row in rows)  # id status day time tags ...
+    if columns >= 80:  # backend and name stay readable
+        full = json.loads(
+            run("jobs", "--limit", "20", "--tag", "calibration", "--format", "json").stdout
+        )
+        names = [j["name"] or "-" for j in full]
+        assert [row[-1] for row in rows] == names
+    if columns == 160:  # nothing is cut
+        assert "…" not in result.stdout
+
+
+def test_piped_tables_are_never_cut() -> None:
+    result = run("jobs", "--limit", "50", env={"COLUMNS": ""})
+    full = json.loads(run("jobs", "--limit", "50", "--format", "json").stdout)
+    assert "…" not in result.stdout
+    ids = [line.split()[0] for line in result.stdout.splitlines()[1:]]
+    assert ids == [j["id"] for j in full]
+
+
+def test_the_count_and_whether_more_exist_on_stderr() -> None:
+    cut = run("jobs", "--limit", "3")
+    assert cut.stderr.splitlines()[-1] == (
+        "qwhere: 3 jobs listed; more match (--limit N for more, --all for all)"
+    )
+    few = run("jobs", "--where", "name == bell-00001", "--all")
+    assert few.stderr.splitlines()[-1].endswith("job matched") or "jobs matched" in few.stderr
+
+
+def test_a_closed_port_says_connection_refused_soon() -> None:
+    import time
+
+    started = time.monotonic()
+    result = run("jobs", "--url", "http://127.0.0.1:9/api")
+    assert time.monotonic() - started < 6
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "qwhere: connection refused at http://127.0.0.1:9/api (GET /Jobs): is the service "
+        "running, and is this its address and port?"
+    ]
+
+
+def test_retries_are_shown_on_a_terminal() -> None:
+    from qwhere import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    assert cli.main(["jobs", "--url", "http://127.0.0.1:9/api"], out=io.StringIO(), err=err) == 1
+    lines = err.getvalue().splitlines()
+    assert "retry 1 of 2 in" in lines[0] and "retry 2 of 2 in" in lines[1]
+    assert lines[-1].startswith("qwhere: connection refused at http://127.0.0.1:9/api")
+
+
+def test_401_and_a_missing_api_prefix_say_what_to_do(service: str) -> None:
+    missing = run("jobs", "--url", service)
+    assert missing.returncode == 1
+    assert "(no token was given: pass --token-file PATH or set QWHERE_TOKEN)" in missing.stderr
+    wrong = run("jobs", "--url", service, env={"QWHERE_TOKEN": "nope"})
+    assert "(the token was refused: pass --token-file PATH or set QWHERE_TOKEN)" in wrong.stderr
+    bare = service.rsplit("/api", 1)[0]
+    no_api = run("jobs", "--url", bare, env={"QWHERE_TOKEN": "s3cret-token"})
+    assert no_api.returncode == 1
+    assert f"try --url {bare}/api" in no_api.stderr
+
+
+def test_an_unknown_option_shows_the_commands_usage_and_a_suggestion() -> None:
+    result = run("jobs", "--stauts", "ERROR")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: qwhere jobs ")
+    assert "(--stauts: did you mean --status?)" in result.stderr
+
+
+def test_argument_errors_exit_2() -> None:
+    result = run("jobs", "--url", "ftp://example.org/api")
+    assert result.returncode == 2 and "http:// or https://" in result.stderr
+
+
+def test_version() -> None:
+    from qwhere import __version__
+
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"qwhere {__version__}"
+
+
+def test_explain_as_json() -> None:
+    result = run(
+        "explain",
+        "status in [RUNNING, ERROR] and tags none [calibration]",
+        "--connector",
+        "memory",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["connector"] == "memory"
+    assert isinstance(document["where"], dict) and document["where"]
+    assert document["residual"] == "tags none [calibration]"
+    assert document["exact"] is False
+    exact = json.loads(
+        run("explain", "backend == x", "--connector", "memory", "--format", "json").stdout
+    )
+    assert exact["residual"] is None and exact["exact"] is True
+
+
+def test_all_lists_everything_and_limit_0_is_refused() -> None:
+    every = run("jobs", "--all", "--status", "RUNNING", "--format", "json")
+    assert every.returncode == 0 and len(json.loads(every.stdout)) > 10
+    zero = run("jobs", "--limit", "0")
+    assert zero.returncode == 2 and "--all" in zero.stderr
+    both = run("jobs", "--limit", "5", "--all")
+    assert both.returncode == 2
+
+
+def test_serve_and_python_m_qwhere_testing_are_one_command() -> None:
+    import requests
+
+    def options(*command: str) -> set[str]:
+        text = subprocess.run(
+            [*command, "--help"], capture_output=True, text=True, timeout=60
+        ).stdout
+        return {word.strip("[],") for word in text.split() if word.startswith("--")}
+
+    cli = options(*QWHERE, "serve")
+    module = options(sys.executable, "-m", "qwhere.testing")
+    assert cli == module
+    assert {"--latency", "--fault-rate", "--fault-kinds", "--token", "--anchor"} <= cli
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qwhere.testing",
+            "--port",
+            "0",
+            "--jobs",
+            "20",
+            "--latency",
+            "1",
+            "--token",
+            "tok",
+            "--anchor",
+            "2025-01-01",
+            "--until-stdin-closes",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert requests.get(f"{url}/Jobs", timeout=10).status_code == 401
+        jobs = requests.get(f"{url}/Jobs", headers={"X-Access-Token": "tok"}, timeout=10).json()
+        assert len(jobs) == 20 and max(j["creationDate"] for j in jobs) < "2025-01-01"
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
+    bad = run("serve", "--fault-kinds", "fire")
+    assert bad.returncode == 2 and "unknown --fault-kinds" in bad.stderr

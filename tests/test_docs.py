@@ -38,6 +38,41 @@ def test_every_python_block_runs(
             raise AssertionError(f"{doc.name}, python block {number} failed: {exc!r}") from exc
 
 
+#: The first line of a block that continues the one above it (it uses its names).
+CONTINUES = "# continues the block above"
+
+
+def _chains() -> list[tuple[str, int, list[str]]]:
+    """Each block with what a reader needs to run it alone: itself, or (when it says it
+    continues the block above) the blocks back to the last one that stands alone."""
+    found = []
+    for doc in DOCS:
+        blocks = python_blocks(doc)
+        for number in range(1, len(blocks) + 1):
+            start = number
+            while start > 1 and blocks[start - 1].startswith(CONTINUES):
+                start -= 1
+            assert not blocks[start - 1].startswith(CONTINUES), f"{doc.name}: block 1 continues?"
+            found.append((doc.name, number, blocks[start - 1 : number]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("doc", "number", "chain"), _chains(), ids=lambda v: str(v) if not isinstance(v, list) else ""
+)
+def test_every_python_block_runs_alone(
+    doc: str, number: int, chain: list[str], tmp_path: Path
+) -> None:
+    """Pasted alone into a fresh interpreter (with the blocks it says it continues), a block
+    runs and the interpreter exits: no name from another block, no service left running."""
+    script = tmp_path / "block.py"
+    script.write_text("\n".join(chain), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0, f"{doc}, python block {number} alone: {result.stderr[-2000:]}"
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_runs(example: Path) -> None:
     result = subprocess.run(

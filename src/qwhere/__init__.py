@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "TRUE": "tree",
     "FALSE": "tree",
     "RelativeTime": "values",
+    "when": "times",
     "Schema": "schema",
     "FieldSpec": "schema",
     "FieldType": "schema",
@@ -134,6 +135,7 @@ __all__ = [
     "testing",
     "tree",
     "values",
+    "when",
 ]
 
 
@@ -185,6 +187,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .planner import Plan, explain, plan
     from .schema import FieldSpec, FieldType, Schema
     from .status import JobStatus
+    from .times import when
     from .tree import (
         FALSE,
         TRUE,

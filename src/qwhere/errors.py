@@ -178,7 +178,13 @@ class ApiError(QwhereError):
 
 
 class ConnectionFailed(ApiError, ConnectionError):
-    """The service could not be reached, or dropped the connection (after the retries)."""
+    """The service could not be reached, or dropped the connection (after the retries).
+
+    ``refused`` is true when nothing listened at the address (retried less: see
+    :data:`qwhere.transport.REFUSED_RETRIES`).
+    """
+
+    refused: bool = False
 
 
 class IncompleteBody(ConnectionFailed):

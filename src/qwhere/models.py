@@ -143,6 +143,31 @@ class Job:
     def __qwhere_record__(self) -> Mapping[str, Any]:
         return self.raw
 
+    def job_id(self) -> str:
+        """The seed's ``job.job_id()``: :attr:`id`."""
+        return self.id
+
+    def __getattr__(self, name: str) -> Any:
+        # only for names a Job lacks: the seed's methods, with what to use instead
+        hint = _SEED_JOB_METHODS.get(name)
+        if hint is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(
+            f"Job has no {name}(), the seed's method; {hint} (see docs/migrating.md)"
+        )
+
+
+#: The seed's Job methods qwhere does not have, and what to use instead.
+_SEED_JOB_METHODS = {
+    "backend": "use job.backend_name (a str), or provider.get_backend(job.backend_name)",
+    "creation_date_str": "use job.creation_date (an aware datetime)",
+    "experiment_tag": "use job.experiment_id",
+    "api_status_str": "use job.api_status",
+    "queue_position": "the demo contract has no queue position; read job.raw",
+    "result": "qwhere lists and filters jobs; results come from the service's own client",
+    "refresh": "retrieve it again: provider.retrieve_job(job.id)",
+}
+
 
 _MISSING: Any = object()
 _new = object.__new__

@@ -272,7 +272,8 @@ class Schema:
             raise _value_error(
                 FilterTypeError,
                 f"{spec.name} takes {_TYPE_WORDS[spec.type]}, not {_describe(value)}"
-                + (f"; allowed: {', '.join(spec.values)}" if spec.type is FieldType.ENUM else ""),
+                + (f"; allowed: {', '.join(spec.values)}" if spec.type is FieldType.ENUM else "")
+                + _time_hint(spec, value),
                 index,
             )
         if spec.type is FieldType.ENUM:
@@ -288,6 +289,22 @@ class Schema:
                 )
             return canon
         return value
+
+
+def _time_hint(spec: FieldSpec, value: Scalar) -> str:
+    """For a date field given time *text*: the spellings that mean it."""
+    if spec.type is not FieldType.DATETIME or not isinstance(value, str):
+        return ""
+    from .times import when
+
+    try:
+        when(value)
+    except ArgumentError:
+        return ""
+    return (
+        f"; in Python write when({value!r}) (from qwhere import when); "
+        f"in filter text, leave it unquoted: {value.strip()}"
+    )
 
 
 def _describe(value: Scalar) -> str:

@@ -71,6 +71,33 @@ __all__ = ["RETRY_STATUSES", "Transport", "parse_retry_after"]
 
 log = logging.getLogger("qwhere.transport")
 
+#: Retries of a refused connection (nothing listens there): at most this many.
+REFUSED_RETRIES = 2
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a requests error was caused by a refused TCP connection."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        todo += [current.__cause__, current.__context__]
+        todo += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return False
+
+
+def _one_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "error"
+
+
 #: HTTP statuses retried with backoff.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -461,10 +488,20 @@ class Transport:
                 return self._attempt(url, path, query, timeouts, end)
             except _Failure as failed:
                 failure = failed
-            if not failure.retry or attempt >= self.retries:
+            refused = getattr(failure.error, "refused", False)
+            # a refused connection is rarely a passing state: fewer retries than for a 503
+            budget = min(self.retries, REFUSED_RETRIES) if refused else self.retries
+            if not failure.retry or attempt >= budget:
                 raise failure.error
             attempt += 1
             delay = self._delay(attempt, failure.wait)
+            log.info(
+                "%s; retry %d of %d in %.1f s",
+                _one_line(str(failure.error)),
+                attempt,
+                budget,
+                delay,
+            )
             if time.monotonic() + delay >= end:
                 raise DeadlineExceeded(
                     f"GET {path}: the deadline of {self.deadline:g} s passed while retrying "
@@ -573,6 +610,13 @@ class Transport:
                     error = RequestTimeout(
                         f"GET {path}: timed out: {clip(str(exc), 300)}", code="TIMEOUT"
                     )
+                elif _refused(exc):
+                    error = ConnectionFailed(
+                        f"connection refused at {self.url} (GET {path}): is the service "
+                        "running, and is this its address and port?",
+                        code="CONNECTION",
+                    )
+                    error.refused = True
                 else:
                     error = ConnectionFailed(
                         f"GET {path}: could not reach the service: {clip(str(exc), 300)}",

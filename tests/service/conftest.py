@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import qwhere
-from qwhere.testing import ServiceURL, serve
+from qwhere.testing import DEFAULT_ANCHOR, ServiceURL, serve
 
 from .oracle import *  # noqa: F403 - the oracle's names, as the tests import them from here
 from .oracle import __all__ as _oracle_names
@@ -28,7 +28,7 @@ __all__ = list(_oracle_names)
 @pytest.fixture(scope="session")
 def demo() -> Iterator[ServiceURL]:
     """The default demo service (2000 jobs, no cap, no faults); tests must not change it."""
-    with serve() as url:
+    with serve(anchor=DEFAULT_ANCHOR) as url:  # the same jobs on every run
         yield url
 
 
@@ -46,7 +46,7 @@ def provider(demo: ServiceURL) -> Iterator[qwhere.Provider]:
 @pytest.fixture(scope="module")
 def capped() -> Iterator[ServiceURL]:
     """A demo service whose cap, faults and inserts a test may change (and must restore)."""
-    with serve(jobs=400, undated=12, page_cap=7) as url:
+    with serve(jobs=400, undated=12, page_cap=7, anchor=DEFAULT_ANCHOR) as url:
         yield url
 
 

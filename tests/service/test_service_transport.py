@@ -160,6 +160,26 @@ def test_unreachable_service() -> None:
     )
 
 
+def test_a_refused_connection_is_said_so_and_retried_less(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from qwhere.transport import REFUSED_RETRIES
+
+    with serve(jobs=1) as url:
+        dead = str(url)
+    provider = qwhere.connect(dead, retries=5, backoff=0.001, timeout=1)
+    with (
+        caplog.at_level("INFO", logger="qwhere.transport"),
+        pytest.raises(qwhere.ConnectionFailed) as info,
+    ):
+        provider.jobs()
+    assert info.value.refused and info.value.code == "CONNECTION"
+    assert str(info.value).startswith(f"connection refused at {dead} (GET /Jobs)")
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == REFUSED_RETRIES == 2
+    assert retries[-1].endswith(f"retry {REFUSED_RETRIES} of {REFUSED_RETRIES} in 0.0 s")
+
+
 def test_token_is_sent_and_required() -> None:
     with serve(jobs=5, token=TOKEN) as url:
         assert len(qwhere.connect(url, TOKEN).jobs()) == 5

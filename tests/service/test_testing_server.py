@@ -311,7 +311,16 @@ def test_command_line_entry_point() -> None:
     import sys
 
     child = subprocess.Popen(
-        [sys.executable, "-m", "qwhere.testing", "--jobs", "5", "--until-stdin-closes"],
+        [
+            sys.executable,
+            "-m",
+            "qwhere.testing",
+            "--jobs",
+            "5",
+            "--port",
+            "0",
+            "--until-stdin-closes",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -351,7 +351,10 @@ class LoopBackGenerator(Generator[Pushed]):
         if opaque:
             return opaque
         if not self.scalar(path):
-            return "on a possible list field LoopBack's operators test some element"
+            return (
+                "on a possible list field LoopBack's operators test some element "
+                "(declare the field's type, types= or a Schema, to send it: docs/models.md)"
+            )
         if isinstance(value, str) and not self.profile.exact_string_equality:
             return f"{self.profile.name} compares strings case-insensitively"
         return None

@@ -1,6 +1,7 @@
 """Deterministic demo data: backends, jobs and reservations, all from one seed.
 
-Jobs span two years before ``anchor`` (a fixed instant by default), cover every
+Jobs span two years before ``anchor`` (the demo service passes the current time;
+``job_records`` alone defaults to a fixed instant), cover every
 API status, share timestamps in bursts (so keyset pagination meets ties), carry
 tags, experiments, hub information and optional names; ``undated`` adds jobs
 whose ``creationDate`` is null or missing.
@@ -24,7 +25,7 @@ __all__ = [
     "reservation_records",
 ]
 
-#: The instant the demo jobs end at (two years of jobs before it).
+#: A fixed instant for jobs to end at (two years of jobs before it): the same data every run.
 DEFAULT_ANCHOR = datetime(2025, 1, 1, tzinfo=UTC)
 _SPAN = timedelta(days=730)
 
@@ -116,7 +117,12 @@ def make_job(
         record["creationDate"] = iso(when)
     elif undated == "null":
         record["creationDate"] = None
-    record["tags"] = sorted(rng.sample(_TAGS, rng.choice((0, 1, 1, 2, 2, 3))))
+    tags = rng.sample(_TAGS, rng.choice((0, 1, 1, 2, 2, 3)))
+    # the design card's `tags all [a, b]`: a and b on a share of jobs, from the id (so the
+    # random stream, and every other field, stays as it was)
+    share = int(record["id"][-4:], 16) % 100
+    tags += ["a", "b"] if share < 15 else ["a"] if share < 25 else ["b"] if share < 32 else []
+    record["tags"] = sorted(tags)
     record["backend"] = {"name": rng.choice(backends)}
     if rng.random() < 0.35:
         record["experimentTag"] = rng.choice(_EXPERIMENTS)

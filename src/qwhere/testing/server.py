@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import sys
 import threading
@@ -24,7 +25,7 @@ import attrs
 
 from ..schema import FieldType
 from ..schemas import BACKENDS, JOBS
-from .data import DEFAULT_ANCHOR, backend_records, job_records, make_job, reservation_records
+from .data import backend_records, job_records, make_job, reservation_records
 from .engine import ORDERS, BadFilter, Collection
 
 __all__ = ["FAULT_KINDS", "DemoService", "LoggedRequest", "ServiceURL", "serve"]
@@ -71,6 +72,41 @@ def _error(status: int, message: str, code: str | None = None) -> _Reply:
     return _Reply(status, {"error": error})
 
 
+_NESTED_KEY = re.compile(r"((?:\[[^\[\]]*\])+)")
+
+
+def _nest(pairs: list[tuple[str, str]], start: int) -> Any:
+    """qs-style parameters (``[where][status]`` after the name) as one object; a level whose
+    keys are 0, 1, ... n-1 becomes a list, as ``qs`` makes it."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        m = _NESTED_KEY.fullmatch(key[start:])
+        if m is None:
+            continue  # not bracketed to the end: LoopBack ignores it too
+        path = m.group(1)[1:-1].split("][")
+        node = root
+        for step in path[:-1]:
+            child = node.get(step)
+            if not isinstance(child, dict):
+                child = node[step] = {}
+            node = child
+        node[path[-1]] = value
+    return _lists(root)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {k: _lists(v) for k, v in node.items()}
+    if (
+        items
+        and all(k.isdigit() for k in items)
+        and sorted(map(int, items)) == list(range(len(items)))
+    ):
+        return [items[str(i)] for i in range(len(items))]
+    return items
+
+
 class DemoService:
     """The data and behaviour of one demo service (see :func:`serve` for the options)."""
 
@@ -90,7 +126,7 @@ class DemoService:
         deletes: int = 0,
         undated: int = 0,
         extra_backends: Sequence[dict[str, Any]] = (),
-        anchor: datetime = DEFAULT_ANCHOR,
+        anchor: datetime | None = None,
         now: datetime | None = None,
         order: str = "memory",
     ) -> None:
@@ -120,15 +156,16 @@ class DemoService:
         self.inserts = inserts
         #: jobs deleted after every job listing; may be changed while the service runs
         self.deletes = deletes
-        self.anchor = anchor
         self.now = now or datetime.now(UTC)
+        #: the instant the jobs end at: ``anchor``, by default the clock (to the second)
+        self.anchor = anchor if anchor is not None else self.now.replace(microsecond=0)
         backends = backend_records(extra_backends)
         self.backend_names = [b["name"] for b in backends[: len(backends) - len(extra_backends)]]
         #: how ids compare and nulls sort: "memory", "postgresql" or "mysql"
         self.order = order
         self.jobs = Collection(
             job_records(
-                jobs, seed=seed, anchor=anchor, undated=undated, backends=self.backend_names
+                jobs, seed=seed, anchor=self.anchor, undated=undated, backends=self.backend_names
             ),
             JOBS.server_types(),
             ORDERS[order],
@@ -226,6 +263,19 @@ class DemoService:
         except ValueError:
             raise BadFilter(f"The {name} parameter is not valid JSON: {text[:80]}") from None
 
+    def _query_param(self, params: Mapping[str, str], name: str) -> Any:
+        """``name`` as JSON (``filter={...}``) or as qs-style nested parameters
+        (``filter[where][status]=RUNNING``, ``filter[where][status][inq][0]=...``), as
+        LoopBack reads them; both at once is LoopBack's 400."""
+        nested = [(k, v) for k, v in params.items() if k.startswith(name + "[")]
+        if name in params:
+            if nested:
+                raise BadFilter("Value is not an object.")
+            return self._json_param(params, name)
+        if not nested:
+            return None
+        return _nest(nested, len(name))
+
     def _capped(self, query: Any) -> Any:
         if query is None:
             query = {}
@@ -244,23 +294,46 @@ class DemoService:
         parts = [unquote(p) for p in route.strip("/").split("/")]
         with self._lock:
             if parts == ["Jobs"]:
-                found = self.jobs.find(self._capped(self._json_param(params, "filter")))
+                found = self.jobs.find(self._capped(self._query_param(params, "filter")))
                 self._insert()
                 self._delete()
                 return _Reply(200, found)
             if parts == ["Jobs", "count"]:
-                return _Reply(200, {"count": self.jobs.count(self._json_param(params, "where"))})
+                return _Reply(200, {"count": self.jobs.count(self._where(params))})
+            if parts == ["Jobs", "findOne"]:
+                return self._find_one(self.jobs, "Job", params)
+            if len(parts) == 3 and parts[0] == "Jobs" and parts[2] == "exists":
+                return _Reply(200, {"exists": self.jobs.by_id(parts[1]) is not None})
             if len(parts) == 2 and parts[0] == "Jobs":
                 record = self.jobs.by_id(parts[1])
                 if record is None:
                     return _error(404, f'Unknown "Job" id "{parts[1]}".', "MODEL_NOT_FOUND")
                 return _Reply(200, record)
             if parts == ["Backends"]:
-                return _Reply(200, self.backends.find(self._json_param(params, "filter")))
+                return _Reply(200, self.backends.find(self._query_param(params, "filter")))
+            if parts == ["Backends", "count"]:
+                return _Reply(200, {"count": self.backends.count(self._where(params))})
+            if parts == ["Backends", "findOne"]:
+                return self._find_one(self.backends, "Backend", params)
             if parts == ["Reservations"]:
-                query = self._capped(self._json_param(params, "filter"))
+                query = self._capped(self._query_param(params, "filter"))
                 return _Reply(200, self.reservations.find(query))
         return _error(404, f"There is no method to handle GET {route}")
+
+    def _where(self, params: Mapping[str, str]) -> Any:
+        where = self._query_param(params, "where")
+        if where is not None and not isinstance(where, Mapping):
+            raise BadFilter(f"The where clause {json.dumps(where)} is not an object")
+        return where
+
+    def _find_one(self, collection: Collection, model: str, params: Mapping[str, str]) -> _Reply:
+        query = self._query_param(params, "filter")
+        if query is not None and not isinstance(query, Mapping):
+            raise BadFilter(f"The query filter {json.dumps(query)} is not an object")
+        found = collection.find({**(query or {}), "limit": 1})
+        if not found:
+            return _error(404, f'Unknown "{model}" id "undefined".', "MODEL_NOT_FOUND")
+        return _Reply(200, found[0])
 
     def _insert(self) -> None:
         """Insert ``inserts`` new jobs, some at existing timestamps, some newest, some anywhere."""
@@ -339,6 +412,35 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             service._leave()
 
+    def _read_only(self) -> None:
+        """The demo is read-only: other methods answer as LoopBack answers a method it
+        does not have (404, a JSON error), not with http.server's HTML 501 page."""
+        split = urlsplit(self.path)
+        route = split.path
+        base = self.server.base
+        shown = route[len(base) :] if route.startswith(base + "/") else route
+        self._send(_error(404, f"There is no method to handle {self.command} {shown}"))
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _read_only
+
+    def do_HEAD(self) -> None:
+        self._send(_Reply(200, []), body=False)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a bad request line, an unknown method) as JSON."""
+        self.close_connection = True
+        self._send(_error(code, message or self.responses.get(code, ("Error",))[0]))
+
+    def _send(self, reply: _Reply, *, body: bool = True) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(reply.body)
+
     def _get(self, service: DemoService) -> None:
         number = service.next_number()
         if service.latency:
@@ -413,10 +515,11 @@ def serve(
     with a 429), ``token`` (require this ``X-Access-Token``), ``inserts`` (new jobs
     after every job listing), ``deletes`` (jobs deleted after every job listing),
     ``undated`` (extra jobs without a creationDate), ``extra_backends``, ``anchor``
-    (the instant the jobs end at), ``now`` (the clock the reservations are placed
-    around), ``order`` (``"memory"``; ``"postgresql"``: ids by code point, nulls
-    first when descending; ``"mysql"``: ids case-insensitively, nulls last when
-    descending). See ``docs/rest.md``.
+    (the instant the jobs end at; default: now, so ``created > now - 7d`` finds jobs;
+    pass one, e.g. ``DEFAULT_ANCHOR``, for the same data on every run), ``now`` (the
+    clock the reservations are placed around, and the default anchor), ``order``
+    (``"memory"``; ``"postgresql"``: ids by code point, nulls first when descending;
+    ``"mysql"``: ids case-insensitively, nulls last when descending). See ``docs/rest.md``.
 
     The yielded URL is a ``str`` with a ``.service`` attribute: the
     :class:`DemoService`, whose ``log``, ``request_count()`` and ``jobs.records``
@@ -431,7 +534,10 @@ def serve(
     try:
         yield ServiceURL(f"http://{host}:{server.server_address[1]}{base_path}", service)
     finally:
-        server.shutdown()
+        # Left open until the interpreter exits (a script that never closes it), the
+        # daemon thread is already stopped: shutdown() would wait for it for ever.
+        if thread.is_alive() and threading.main_thread().is_alive():
+            server.shutdown()
         server.close_connections()
         server.server_close()
         thread.join(timeout=5)
