@@ -37,6 +37,7 @@ class Demo:
         self.url = url
         self.records = records
         self.backends = backends
+        self.by_id = {r["id"]: r for r in records}
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QWHERE_")}
@@ -146,21 +147,25 @@ def test_name_is_a_regular_expression_matched_anywhere(demo: Demo, pattern: str)
 
 
 def test_since_and_until(demo: Demo) -> None:
-    since = datetime(2023, 3, 1, tzinfo=UTC)
-    until = datetime(2023, 9, 15, 12, 30, tzinfo=UTC)
+    """Bounds taken from jobs' own dates, so that jobs sit on both (both are inclusive)."""
+    dated = sorted({r["creationDate"] for r in demo.records if r.get("creationDate")})
+    low, high = dated[len(dated) // 4], dated[len(dated) // 2]
+    since, until = datetime.fromisoformat(low), datetime.fromisoformat(high)
 
     def within(r: Record) -> bool:
         when = created(r)
         return when is not None and since <= when <= until
 
-    got = demo.ids(
-        "--since", "2023-03-01T00:00:00Z", "--until", "2023-09-15T12:30:00Z", "--limit", ALL
+    got = demo.ids("--since", low, "--until", high, "--limit", ALL)
+    want = demo.expect(within)
+    assert got == want
+    on_bounds = [i for i in want if created(demo.by_id[i]) in (since, until)]
+    assert len(on_bounds) >= 2
+    assert demo.ids("--since", high, "--limit", ALL) == demo.expect(
+        lambda r: (created(r) or since.min.replace(tzinfo=UTC)) >= until
     )
-    assert got == demo.expect(within)
-    only_since = demo.ids("--since", "2024-10-01T00:00:00Z", "--limit", ALL)
-    after = datetime(2024, 10, 1, tzinfo=UTC)
-    assert only_since == demo.expect(
-        lambda r: (created(r) or after.min.replace(tzinfo=UTC)) >= after
+    assert demo.ids("--until", low, "--limit", ALL) == demo.expect(
+        lambda r: created(r) is not None and created(r) <= since  # type: ignore[operator]
     )
 
 
