@@ -174,7 +174,7 @@ MUTATIONS: list[Mutation] = [
         "evaluator.py",
         '            return "False"  # LoopBack: ordering against null never holds',
         '            return "True"  # LoopBack: ordering against null never holds',
-        (PROPS,),
+        (ENGINE, PROPS),
         "predicate: ordering against null holds",
     ),
     M(
@@ -272,7 +272,7 @@ MUTATIONS: list[Mutation] = [
         "where.py",
         'return Compare(path, "==", None) if op in ("gte", "lte") else FALSE',
         "return FALSE",
-        ("tests/conformance/test_from_where.py",),
+        (ENGINE, "tests/conformance/test_from_where.py"),
         "from_where: gte null selects nothing",
     ),
     # -- status, models, client/pagination -------------------------------------------------
@@ -297,7 +297,7 @@ MUTATIONS: list[Mutation] = [
         "client/pagination.py",
         '"skip": need - 1, "limit": 1',
         '"skip": need, "limit": 1',
-        ("tests/service/test_service_arguments.py",),
+        ("tests/service/test_service_pagination.py",),
         "the far probe lands one record too far",
     ),
     M(
