@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from lb3.lab import Lab, LoopBackApps
 from lb3.servers import (
     CONNECTORS,
@@ -35,10 +35,18 @@ from lb3.servers import (
     PostgresServer,
     ServerUnavailable,
 )
+from skip_policy import pytest_runtest_makereport  # noqa: F401 - CI=true: skips must be allowed
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("default", max_examples=2500, **_COMMON)  # type: ignore[arg-type]
 settings.register_profile("thorough", max_examples=25000, **_COMMON)  # type: ignore[arg-type]
+# benchmarks/mutation.py: as many examples, no shrinking (a failure is all it needs)
+settings.register_profile(
+    "mutation",
+    max_examples=2500,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    **_COMMON,  # type: ignore[arg-type]
+)
 settings.load_profile("default")
 
 

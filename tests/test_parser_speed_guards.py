@@ -227,13 +227,31 @@ def test_a_cache_file_that_is_not_private_is_never_loaded(cache_home: Path, kind
     assert not target.is_symlink() and not target.exists()  # removed, to be rebuilt
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs chown")
-def test_a_cache_file_of_another_user_is_never_loaded(cache_home: Path) -> None:
+def test_a_cache_file_of_another_user_is_never_loaded(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root chowns the file to another user; anyone else sees it owned by another user
+    through ``os.lstat`` (so this runs, and can fail, as every user)."""
+    import qwhere.parser as parser_module
+
     where = _cache_file(grammar_text())
     assert where is not None
     Path(where).write_bytes(b"x")
     Path(where).chmod(0o600)
-    os.chown(where, 4321, -1)
+    if os.getuid() == 0:
+        os.chown(where, 4321, -1)
+    else:
+        real_lstat = os.lstat
+
+        def lstat(path: str) -> os.stat_result:
+            found = real_lstat(path)
+            if os.fspath(path) != where:
+                return found
+            fields = list(found)
+            fields[4] = found.st_uid + 1  # st_uid
+            return os.stat_result(fields)
+
+        monkeypatch.setattr(parser_module.os, "lstat", lstat)
     assert _cache_file(grammar_text()) == where
     assert not Path(where).exists()
 
