@@ -341,6 +341,26 @@ class _Progress:
 
 
 @contextlib.contextmanager
+def _log_to(err: TextIO, name: str, level: int) -> Iterator[None]:
+    """Logger ``name``'s records from ``level`` up on stderr, while the block runs."""
+    import logging
+
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("qwhere: %(message)s"))
+    handler.setLevel(level)
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > level:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+@contextlib.contextmanager
 def _retries_shown(err: TextIO) -> Iterator[None]:
     """On a terminal, each retry (what failed, which retry, how long until it) on stderr."""
     if not err.isatty():
@@ -348,19 +368,8 @@ def _retries_shown(err: TextIO) -> Iterator[None]:
         return
     import logging
 
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("qwhere: %(message)s"))
-    handler.setLevel(logging.INFO)
-    logger = logging.getLogger("qwhere.transport")
-    level = logger.level
-    logger.addHandler(handler)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    try:
+    with _log_to(err, "qwhere.transport", logging.INFO):
         yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -372,17 +381,8 @@ def _verbose(args: argparse.Namespace, err: TextIO) -> Iterator[None]:
         return
     import logging
 
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("qwhere: %(message)s"))
-    logger = logging.getLogger("qwhere.client")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with _log_to(err, "qwhere.client", logging.DEBUG):
         yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 @contextlib.contextmanager
